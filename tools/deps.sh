@@ -1,0 +1,21 @@
+#!/bin/sh
+# tools/deps.sh — installs the Debian packages edgellm's build, tests and CI use, skipping
+# what is already there. Run as root (or through sudo). Safe to run again.
+set -e
+pkgs="make gcc libc6-dev clang libclang-rt-14-dev llvm python3
+      gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+      libcjson-dev curl ca-certificates"
+missing=""
+for p in $pkgs; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+    echo "deps: all present"
+    exit 0
+fi
+echo "deps: installing$missing"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO=sudo
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
