@@ -501,8 +501,9 @@ static void parse_tensor_info(el_gguf *g, cursor *c, int64_t i) {
     }
     t->type = (int)ty;
     uint64_t rows = (uint64_t)(nel / t->ne[0]);
-    uint64_t row = (uint64_t)(t->ne[0] / ti->blck_size) * ti->type_size;
-    if (!el_mul_u64(row, rows, &t->size)) {
+    uint64_t row;
+    if (!el_mul_u64((uint64_t)(t->ne[0] / ti->blck_size), ti->type_size, &row) ||
+        !el_mul_u64(row, rows, &t->size)) {
         fail_at(c, type_at, "tensor byte size overflows");
         return;
     }
@@ -658,8 +659,6 @@ static void parse(el_gguf *g, cursor *c) {
         if (!c->failed) c->ctx[0] = 0;
     }
     if (c->failed) return;
-    for (uint64_t i = 0; i < nkv; i++)
-        g->kv[i].key = g->names + g->kv[i].key_off;
 
     g->alignment = EL_GGUF_DEFAULT_ALIGNMENT;
     int64_t ai = el_gguf_find_key(g, "general.alignment");
@@ -682,6 +681,9 @@ static void parse(el_gguf *g, cursor *c) {
     for (uint64_t i = 0; i < nt && !c->failed; i++)
         parse_tensor_info(g, c, (int64_t)i);
     if (c->failed) return;
+    /* names is final now: point keys and tensor names into it */
+    for (uint64_t i = 0; i < nkv; i++)
+        g->kv[i].key = g->names + g->kv[i].key_off;
     for (uint64_t i = 0; i < nt; i++)
         g->tensors[i].name = g->names + g->tensor_name_off[i];
 
