@@ -31,7 +31,7 @@ static const char *t_current = "";
         } else {                                                                             \
             t_failed++;                                                                      \
             fprintf(stderr, "FAIL %s:%d [%s] %s: ", __FILE__, __LINE__, t_current, #cond);   \
-            fprintf(stderr, "" __VA_ARGS__);                                                 \
+            fprintf(stderr, " " __VA_ARGS__);                                                \
             fputc('\n', stderr);                                                             \
         }                                                                                    \
     } while (0)
