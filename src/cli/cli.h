@@ -10,5 +10,9 @@ typedef struct el_cli_cmd {
 } el_cli_cmd;
 
 int cmd_info(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_chat(int argc, char **argv);
+int cmd_perplexity(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 #endif

@@ -6,6 +6,10 @@
 
 static const el_cli_cmd commands[] = {
     {"info", cmd_info, "what is in a GGUF file, how big, what it needs (--cpu: CPU features)"},
+    {"run", cmd_run, "one completion of a prompt, streamed, with speed figures"},
+    {"chat", cmd_chat, "interactive chat with the model's chat template"},
+    {"bench", cmd_bench, "prefill and decode speed like llama-bench, with memory bandwidth"},
+    {"perplexity", cmd_perplexity, "perplexity over a text file, computed as llama-perplexity does"},
 };
 
 static void usage(FILE *f) {

@@ -1,0 +1,269 @@
+/* engine/forward.c — the transformer forward pass for llama, qwen2 and qwen3, one code path
+ * for a prompt batch (prefill) and for a single token (decode).
+ *
+ * Per layer, for the T tokens of a batch (residual stream x, shape (T, n_embd)):
+ *   xn = rmsnorm(x) * attn_norm
+ *   q, k, v = xn Wq^T (+bq), xn Wk^T (+bk), xn Wv^T (+bv)      [qwen2 has the biases]
+ *   q, k = rmsnorm_per_head(q) * q_norm, ... * k_norm           [qwen3]
+ *   q, k = rope(q, pos), rope(k, pos)    adjacent pairs (llama) or halves (qwen)
+ *   cache k, v at (layer, seq, pos); att = softmax(q K^T / sqrt(hd)) V over the cached
+ *     positions 0..pos of the token's own sequence (GQA: head h reads kv head h / group)
+ *   x += att Wo^T
+ *   xn = rmsnorm(x) * ffn_norm;  x += (silu(xn Wg^T) * (xn Wu^T)) Wd^T
+ * then logits = rmsnorm(x) * output_norm Wout^T for the rows that asked for them.
+ *
+ * Matrix products quantize the activation rows once to the weight's vec_dot_type (Q8_0,
+ * Q8_K, F16, ...) as llama.cpp does, then run the type's dot product per (row, token); rows
+ * are split across the thread pool. Attention uses an online softmax over the cache, so no
+ * (n_ctx)-sized score buffer exists. Nothing here allocates.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "engine/session.h"
+#include "kernels/threadpool.h"
+#include "kernels/types.h"
+
+typedef void (*par_fn)(void *ctx, int ith, int nth);
+
+static void run_par(el_session *s, par_fn fn, void *ctx) {
+    if (s->pool && s->n_threads > 1)
+        el_pool_run(s->pool, fn, ctx);
+    else
+        fn(ctx, 0, 1);
+}
+
+static void rmsnorm(float *out, const float *x, const float *w, int n, float eps) {
+    double ss = 0;
+    for (int i = 0; i < n; i++) ss += (double)x[i] * x[i];
+    float scale = (float)(1.0 / sqrt(ss / n + eps));
+    for (int i = 0; i < n; i++) out[i] = x[i] * scale * w[i];
+}
+
+/* ---- matrix product: y (T, n_out) = x (T, n_in) W^T ---------------------------------- */
+
+typedef struct matmul_ctx {
+    const el_weight *w;
+    const uint8_t *xq; /* (T, xrow) activations in the weight's vec_dot_type */
+    size_t xrow;
+    int T;
+    float *y;          /* (T, ldy) */
+    int ldy;
+    el_vec_dot_fn dot;
+} matmul_ctx;
+
+static void matmul_rows(void *p, int ith, int nth) {
+    matmul_ctx *c = p;
+    const el_weight *w = c->w;
+    int64_t per = (w->n_out + nth - 1) / nth;
+    int64_t r0 = per * ith, r1 = EL_MIN(w->n_out, r0 + per);
+    /* blocks of rows: a block of weights stays in cache while every token passes over it */
+    enum { RB = 16 };
+    for (int64_t rb = r0; rb < r1; rb += RB) {
+        int64_t re = EL_MIN(r1, rb + RB);
+        for (int t = 0; t < c->T; t++) {
+            const uint8_t *xt = c->xq + (size_t)t * c->xrow;
+            float *yt = c->y + (size_t)t * c->ldy;
+            for (int64_t r = rb; r < re; r++)
+                c->dot((int)w->n_in, &yt[r], w->data + (size_t)r * w->row_bytes, xt);
+        }
+    }
+}
+
+typedef struct quant_ctx {
+    const float *x;
+    int ldx;
+    int n;
+    int T;
+    uint8_t *xq;
+    size_t xrow;
+    el_from_float_fn q;
+} quant_ctx;
+
+static void quant_rows(void *p, int ith, int nth) {
+    quant_ctx *c = p;
+    for (int t = ith; t < c->T; t += nth)
+        c->q(c->x + (size_t)t * c->ldx, c->xq + (size_t)t * c->xrow, c->n);
+}
+
+/* x: (T, ldx) rows of w->n_in floats; y: (T, ldy). */
+static void matmul(el_session *s, const el_weight *w, const float *x, int ldx, int T, float *y,
+                   int ldy) {
+    const el_type_info *ti = el_type_traits(w->type);
+    const el_type_info *vt = el_type_traits(ti->vec_dot_type);
+    matmul_ctx mc = {.w = w, .T = T, .y = y, .ldy = ldy, .dot = ti->vec_dot};
+    if (ti->vec_dot_type == EL_TYPE_F32) {
+        mc.xq = (const uint8_t *)x;
+        mc.xrow = (size_t)ldx * sizeof(float);
+    } else {
+        size_t xrow = el_row_size(ti->vec_dot_type, w->n_in);
+        quant_ctx qc = {.x = x, .ldx = ldx, .n = (int)w->n_in, .T = T, .xq = s->xq,
+                        .xrow = xrow, .q = vt->from_float};
+        if (T > 1)
+            run_par(s, quant_rows, &qc);
+        else
+            quant_rows(&qc, 0, 1);
+        mc.xq = s->xq;
+        mc.xrow = xrow;
+    }
+    run_par(s, matmul_rows, &mc);
+}
+
+/* ---- RoPE ---------------------------------------------------------------------------- */
+
+static void rope(float *x, int n_heads, int head_dim, int n_rot, el_rope_kind kind, int32_t pos,
+                 const float *inv_freq) {
+    int half = n_rot / 2;
+    for (int i = 0; i < half; i++) {
+        float theta = (float)pos * inv_freq[i];
+        float c = cosf(theta), sn = sinf(theta);
+        for (int h = 0; h < n_heads; h++) {
+            float *v = x + (size_t)h * head_dim;
+            int a = kind == EL_ROPE_NORM ? 2 * i : i;
+            int b = kind == EL_ROPE_NORM ? 2 * i + 1 : i + half;
+            float x0 = v[a], x1 = v[b];
+            v[a] = x0 * c - x1 * sn;
+            v[b] = x0 * sn + x1 * c;
+        }
+    }
+}
+
+/* ---- attention ----------------------------------------------------------------------- */
+
+typedef struct attn_ctx {
+    el_session *s;
+    const el_batch *b;
+    int layer;
+    int T;
+} attn_ctx;
+
+static float dot_row(int32_t type, const uint8_t *row, const float *q, int n) {
+    float sum = 0;
+    if (type == EL_TYPE_F32) {
+        const float *r = (const float *)(const void *)row;
+        for (int i = 0; i < n; i++) sum += r[i] * q[i];
+    } else {
+        const el_fp16 *r = (const el_fp16 *)(const void *)row;
+        for (int i = 0; i < n; i++) sum += el_fp16_to_fp32(r[i]) * q[i];
+    }
+    return sum;
+}
+
+static void axpy_row(int32_t type, const uint8_t *row, float a, float *acc, int n) {
+    if (type == EL_TYPE_F32) {
+        const float *r = (const float *)(const void *)row;
+        for (int i = 0; i < n; i++) acc[i] += a * r[i];
+    } else {
+        const el_fp16 *r = (const el_fp16 *)(const void *)row;
+        for (int i = 0; i < n; i++) acc[i] += a * el_fp16_to_fp32(r[i]);
+    }
+}
+
+static void attn_heads(void *p, int ith, int nth) {
+    attn_ctx *c = p;
+    el_session *s = c->s;
+    const el_hparams *hp = &s->m->hp;
+    const el_kv *kv = &s->kv;
+    int l = c->layer;
+    int hd = hp->head_dim, hdv = hp->head_dim_v;
+    int group = hp->n_head / hp->n_head_kv;
+    float scale = 1.0f / sqrtf((float)hd);
+    int32_t tk = kv->type_k[l], tv = kv->type_v[l];
+    size_t rk = el_kv_row_bytes(tk, kv->dim_k), rv = el_kv_row_bytes(tv, kv->dim_v);
+    float *acc = s->acc + (size_t)ith * hdv;
+    int n_tasks = c->T * hp->n_head;
+    for (int task = ith; task < n_tasks; task += nth) {
+        int t = task / hp->n_head, h = task % hp->n_head, kh = h / group;
+        int32_t seq = c->b->seq ? c->b->seq[t] : 0;
+        int32_t pos = c->b->pos[t];
+        const float *q = s->q + (size_t)t * hp->n_head * hd + (size_t)h * hd;
+        const uint8_t *kb = el_kv_k_base(kv, l, seq, rk) + (size_t)kh * hd * (rk / kv->dim_k);
+        const uint8_t *vb = el_kv_v_base(kv, l, seq, rv) + (size_t)kh * hdv * (rv / kv->dim_v);
+        float mx = -INFINITY, sum = 0;
+        memset(acc, 0, (size_t)hdv * sizeof(float));
+        for (int32_t j = 0; j <= pos; j++) {
+            float sc = dot_row(tk, kb + (size_t)j * rk, q, hd) * scale;
+            if (sc > mx) {
+                float corr = expf(mx - sc); /* exp(-inf) = 0 on the first step */
+                for (int i = 0; i < hdv; i++) acc[i] *= corr;
+                sum *= corr;
+                mx = sc;
+            }
+            float wgt = expf(sc - mx);
+            sum += wgt;
+            axpy_row(tv, vb + (size_t)j * rv, wgt, acc, hdv);
+        }
+        float *out = s->att + (size_t)t * hp->n_head * hdv + (size_t)h * hdv;
+        float inv = 1.0f / sum;
+        for (int i = 0; i < hdv; i++) out[i] = acc[i] * inv;
+    }
+}
+
+/* ---- the pass ------------------------------------------------------------------------ */
+
+static void add_bias(float *y, const float *bias, int T, int n) {
+    if (!bias) return;
+    for (int t = 0; t < T; t++)
+        for (int i = 0; i < n; i++) y[(size_t)t * n + i] += bias[i];
+}
+
+void el_forward(el_session *s, const el_batch *b, int32_t n_out) {
+    const el_model *m = s->m;
+    const el_hparams *hp = &m->hp;
+    const int T = b->n, d = hp->n_embd;
+    const int qd = hp->n_head * hp->head_dim, kd = hp->n_head_kv * hp->head_dim;
+    const int vd = hp->n_head_kv * hp->head_dim_v, od = hp->n_head * hp->head_dim_v;
+    const el_type_info *et = el_type_traits(m->tok_embd.type);
+
+    for (int t = 0; t < T; t++)
+        et->to_float(m->tok_embd.data + (size_t)b->tokens[t] * m->tok_embd.row_bytes,
+                     s->x + (size_t)t * d, d);
+
+    for (int l = 0; l < hp->n_layer; l++) {
+        const el_layer *L = &m->layers[l];
+        for (int t = 0; t < T; t++)
+            rmsnorm(s->xn + (size_t)t * d, s->x + (size_t)t * d, L->attn_norm, d, hp->rms_eps);
+        matmul(s, &L->wq, s->xn, d, T, s->q, qd);
+        matmul(s, &L->wk, s->xn, d, T, s->k, kd);
+        matmul(s, &L->wv, s->xn, d, T, s->v, vd);
+        add_bias(s->q, L->bq, T, qd);
+        add_bias(s->k, L->bk, T, kd);
+        add_bias(s->v, L->bv, T, vd);
+        for (int t = 0; t < T; t++) {
+            float *q = s->q + (size_t)t * qd, *k = s->k + (size_t)t * kd;
+            if (L->q_norm) {
+                for (int h = 0; h < hp->n_head; h++)
+                    rmsnorm(q + h * hp->head_dim, q + h * hp->head_dim, L->q_norm, hp->head_dim,
+                            hp->rms_eps);
+                for (int h = 0; h < hp->n_head_kv; h++)
+                    rmsnorm(k + h * hp->head_dim, k + h * hp->head_dim, L->k_norm, hp->head_dim,
+                            hp->rms_eps);
+            }
+            rope(q, hp->n_head, hp->head_dim, hp->n_rot, hp->rope_kind, b->pos[t], s->inv_freq);
+            rope(k, hp->n_head_kv, hp->head_dim, hp->n_rot, hp->rope_kind, b->pos[t], s->inv_freq);
+            el_kv_store(&s->kv, l, b->seq ? b->seq[t] : 0, b->pos[t], k, s->v + (size_t)t * vd);
+        }
+        attn_ctx ac = {.s = s, .b = b, .layer = l, .T = T};
+        run_par(s, attn_heads, &ac);
+        matmul(s, &L->wo, s->att, od, T, s->xn, d);
+        for (size_t i = 0; i < (size_t)T * d; i++) s->x[i] += s->xn[i];
+
+        for (int t = 0; t < T; t++)
+            rmsnorm(s->xn + (size_t)t * d, s->x + (size_t)t * d, L->ffn_norm, d, hp->rms_eps);
+        matmul(s, &L->w_gate, s->xn, d, T, s->gate, hp->n_ff);
+        matmul(s, &L->w_up, s->xn, d, T, s->up, hp->n_ff);
+        for (size_t i = 0; i < (size_t)T * hp->n_ff; i++) {
+            float g = s->gate[i];
+            s->gate[i] = g / (1.0f + expf(-g)) * s->up[i];
+        }
+        matmul(s, &L->w_down, s->gate, hp->n_ff, T, s->xn, d);
+        for (size_t i = 0; i < (size_t)T * d; i++) s->x[i] += s->xn[i];
+    }
+
+    /* final norm only for the rows that want logits, gathered densely */
+    for (int o = 0; o < n_out; o++)
+        rmsnorm(s->xn + (size_t)o * d, s->x + (size_t)s->out_rows[o] * d, m->output_norm, d,
+                hp->rms_eps);
+    matmul(s, &m->output, s->xn, d, n_out, s->logits, hp->n_vocab);
+}

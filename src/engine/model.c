@@ -1,0 +1,341 @@
+/* engine/model.c — opens a GGUF model: reads the architecture's hyperparameters from
+ * metadata (no model sizes are hard-coded), binds every tensor by name with its shape
+ * checked, widens the small 1-D tensors (norms, biases) to f32, and loads the tokenizer and
+ * chat template.
+ *
+ * Memory: weight matrices stay in the read-only mapping (never copied). The only copies are
+ * the 1-D vectors (a few hundred KB even for 8B models), in one allocation.
+ * Invariant after el_model_open: every el_weight has a type whose traits can dequantize it
+ * and a vec_dot for its activation type, and every shape matches the hyperparameters, so
+ * the forward pass needs no further checks.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "engine/model.h"
+#include "kernels/types.h"
+#include "tok/template.h"
+#include "tok/tok.h"
+
+typedef struct loader {
+    el_model *m;
+    char *err;
+    size_t errlen;
+    /* 1-D vectors: first pass counts floats, second pass fills */
+    size_t vec_used, vec_cap;
+} loader;
+
+static int get_u32(loader *L, const char *suffix, int32_t *out, bool required, int32_t def) {
+    char key[160];
+    snprintf(key, sizeof key, "%s.%s", L->m->arch_name, suffix);
+    int64_t v;
+    int rc = el_gguf_get_i64(L->m->g, key, &v);
+    if (rc == -1) {
+        if (required) return el_errf(L->err, L->errlen, "model: missing metadata key %s", key);
+        *out = def;
+        return 0;
+    }
+    if (rc < 0) {
+        /* some converters store counts per layer as arrays; we need one value */
+        el_gguf_arr a;
+        if (el_gguf_get_arr(L->m->g, key, &a) == 0 && a.n > 0) {
+            v = el_gguf_arr_i64(&a, 0);
+            for (uint64_t i = 1; i < a.n; i++)
+                if (el_gguf_arr_i64(&a, i) != v)
+                    return el_errf(L->err, L->errlen,
+                                   "model: %s varies per layer, which is not supported", key);
+        } else {
+            return el_errf(L->err, L->errlen, "model: metadata key %s is not an integer", key);
+        }
+    }
+    if (v < 0 || v > (1 << 30))
+        return el_errf(L->err, L->errlen, "model: %s = %lld is out of range", key, (long long)v);
+    *out = (int32_t)v;
+    return 0;
+}
+
+static int get_f32(loader *L, const char *suffix, float *out, float def) {
+    char key[160];
+    snprintf(key, sizeof key, "%s.%s", L->m->arch_name, suffix);
+    double v;
+    int rc = el_gguf_get_f64(L->m->g, key, &v);
+    if (rc == -1) {
+        *out = def;
+        return 0;
+    }
+    if (rc < 0 || !isfinite(v))
+        return el_errf(L->err, L->errlen, "model: metadata key %s is not a finite number", key);
+    *out = (float)v;
+    return 0;
+}
+
+static const el_gguf_tensor *find_tensor(loader *L, const char *name, bool required) {
+    const el_gguf_tensor *t = el_gguf_find_tensor(L->m->g, name);
+    if (!t && required) el_errf(L->err, L->errlen, "model: missing tensor %s", name);
+    return t;
+}
+
+/* Binds a 2-D weight (n_in, n_out) = (ne0, ne1). */
+static int bind_weight(loader *L, el_weight *w, const char *name, int64_t n_in, int64_t n_out,
+                       bool required) {
+    const el_gguf_tensor *t = find_tensor(L, name, required);
+    if (!t) return required ? -1 : 1;
+    if (t->n_dims != 2 || t->ne[0] != n_in || t->ne[1] != n_out)
+        return el_errf(L->err, L->errlen,
+                       "model: tensor %s has shape [%lld, %lld, %lld], expected [%lld, %lld]",
+                       name, (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2],
+                       (long long)n_in, (long long)n_out);
+    const el_type_info *ti = el_type_traits(t->type);
+    const el_type_info *vt = ti ? el_type_traits(ti->vec_dot_type) : NULL;
+    if (!ti || !ti->to_float || !ti->vec_dot || !vt || (ti->vec_dot_type != EL_TYPE_F32 && !vt->from_float))
+        return el_errf(L->err, L->errlen, "model: tensor %s has type %s, which is not supported yet",
+                       name, ti ? ti->name : "unknown");
+    w->data = t->data;
+    w->type = t->type;
+    w->n_in = n_in;
+    w->n_out = n_out;
+    w->row_bytes = el_row_size(t->type, n_in);
+    L->m->n_params += (uint64_t)(n_in * n_out);
+    L->m->weight_bytes += t->size;
+    return 0;
+}
+
+/* Binds a 1-D tensor of n elements, widened to f32 in the model's vector block. During the
+ * counting pass (m->vectors == NULL) it only checks and counts. */
+static int bind_vector(loader *L, const float **out, const char *name, int64_t n, bool required) {
+    const el_gguf_tensor *t = find_tensor(L, name, required);
+    if (!t) {
+        *out = NULL;
+        return required ? -1 : 1;
+    }
+    if (t->n_elements != n || t->ne[0] != n)
+        return el_errf(L->err, L->errlen, "model: tensor %s has %lld elements, expected %lld",
+                       name, (long long)t->n_elements, (long long)n);
+    const el_type_info *ti = el_type_traits(t->type);
+    if (!ti || !ti->to_float || n % ti->blck_size)
+        return el_errf(L->err, L->errlen, "model: tensor %s has unsupported type %s", name,
+                       ti ? ti->name : "unknown");
+    if (L->m->vectors) {
+        float *dst = L->m->vectors + L->vec_used;
+        ti->to_float(t->data, dst, n);
+        *out = dst;
+    } else {
+        *out = NULL;
+    }
+    L->vec_used += (size_t)n;
+    L->m->n_params += (uint64_t)n;
+    L->m->weight_bytes += t->size;
+    return 0;
+}
+
+static int read_hparams(loader *L) {
+    el_model *m = L->m;
+    el_hparams *hp = &m->hp;
+    if (get_u32(L, "block_count", &hp->n_layer, true, 0) || get_u32(L, "embedding_length", &hp->n_embd, true, 0) ||
+        get_u32(L, "feed_forward_length", &hp->n_ff, true, 0) ||
+        get_u32(L, "attention.head_count", &hp->n_head, true, 0) ||
+        get_u32(L, "context_length", &hp->n_ctx_train, false, 2048))
+        return -1;
+    if (get_u32(L, "attention.head_count_kv", &hp->n_head_kv, false, hp->n_head)) return -1;
+    if (hp->n_layer < 1 || hp->n_embd < 1 || hp->n_head < 1 || hp->n_ff < 1 || hp->n_head_kv < 1)
+        return el_errf(L->err, L->errlen, "model: zero-sized hyperparameter (layers %d, embd %d, heads %d, kv heads %d, ffn %d)",
+                       hp->n_layer, hp->n_embd, hp->n_head, hp->n_head_kv, hp->n_ff);
+    if (hp->n_head % hp->n_head_kv)
+        return el_errf(L->err, L->errlen, "model: head_count %d is not a multiple of head_count_kv %d",
+                       hp->n_head, hp->n_head_kv);
+    int32_t def_hd = hp->n_embd % hp->n_head ? 0 : hp->n_embd / hp->n_head;
+    if (get_u32(L, "attention.key_length", &hp->head_dim, false, def_hd) ||
+        get_u32(L, "attention.value_length", &hp->head_dim_v, false, hp->head_dim))
+        return -1;
+    if (hp->head_dim < 2 || hp->head_dim % 2 || hp->head_dim_v < 1 || hp->head_dim > 1024)
+        return el_errf(L->err, L->errlen, "model: unsupported head dimension %d", hp->head_dim);
+    if (get_u32(L, "rope.dimension_count", &hp->n_rot, false, hp->head_dim)) return -1;
+    if (hp->n_rot > hp->head_dim || hp->n_rot % 2)
+        return el_errf(L->err, L->errlen, "model: rope.dimension_count %d does not fit head dim %d",
+                       hp->n_rot, hp->head_dim);
+    if (get_f32(L, "attention.layer_norm_rms_epsilon", &hp->rms_eps, 1e-5f) ||
+        get_f32(L, "rope.freq_base", &hp->rope_base, 10000.0f))
+        return -1;
+    if (hp->rms_eps <= 0 || hp->rope_base <= 0)
+        return el_errf(L->err, L->errlen, "model: rms epsilon and rope base must be positive");
+    hp->rope_scale = 1.0f;
+    char key[160];
+    snprintf(key, sizeof key, "%s.rope.scaling.type", m->arch_name);
+    el_gstr st;
+    if (el_gguf_get_str(m->g, key, &st) == 0) {
+        if (st.n == 6 && !memcmp(st.s, "linear", 6)) {
+            float f;
+            if (get_f32(L, "rope.scaling.factor", &f, 1.0f)) return -1;
+            if (f <= 0) return el_errf(L->err, L->errlen, "model: rope.scaling.factor must be positive");
+            hp->rope_scale = 1.0f / f;
+        } else if (!(st.n == 4 && !memcmp(st.s, "none", 4)) && !(st.n == 6 && !memcmp(st.s, "llama3", 6))) {
+            return el_errf(L->err, L->errlen, "model: rope scaling '%.*s' is not supported yet",
+                           (int)EL_MIN(st.n, 32), st.s);
+        }
+    }
+    hp->rope_kind = m->arch == EL_ARCH_LLAMA ? EL_ROPE_NORM : EL_ROPE_NEOX;
+    return 0;
+}
+
+static int bind_all(loader *L) {
+    el_model *m = L->m;
+    const el_hparams *hp = &m->hp;
+    char name[96];
+    L->vec_used = 0;
+    m->n_params = 0;
+    m->weight_bytes = 0;
+    const el_gguf_tensor *te = find_tensor(L, "token_embd.weight", true);
+    if (!te) return -1;
+    if (te->n_dims != 2 || te->ne[0] != hp->n_embd || te->ne[1] < 1 || te->ne[1] > (1 << 28))
+        return el_errf(L->err, L->errlen, "model: token_embd.weight has a bad shape");
+    m->hp.n_vocab = (int32_t)te->ne[1];
+    if (bind_weight(L, &m->tok_embd, "token_embd.weight", hp->n_embd, hp->n_vocab, true)) return -1;
+    m->embd_bytes = te->size;
+    if (bind_vector(L, &m->output_norm, "output_norm.weight", hp->n_embd, true) < 0) return -1;
+    int rc = bind_weight(L, &m->output, "output.weight", hp->n_embd, hp->n_vocab, false);
+    if (rc < 0) return -1;
+    if (rc == 1) m->output = m->tok_embd; /* tied */
+    if (bind_vector(L, &m->rope_freqs, "rope_freqs.weight", hp->n_rot / 2, false) < 0) return -1;
+
+    int64_t q_dim = (int64_t)hp->n_head * hp->head_dim;
+    int64_t k_dim = (int64_t)hp->n_head_kv * hp->head_dim;
+    int64_t v_dim = (int64_t)hp->n_head_kv * hp->head_dim_v;
+    int64_t o_dim = (int64_t)hp->n_head * hp->head_dim_v;
+    for (int il = 0; il < hp->n_layer; il++) {
+        el_layer *l = &m->layers[il];
+#define W(field, suffix, nin, nout)                                                            \
+    do {                                                                                       \
+        snprintf(name, sizeof name, "blk.%d.%s.weight", il, suffix);                           \
+        if (bind_weight(L, &l->field, name, nin, nout, true)) return -1;                       \
+    } while (0)
+#define V(field, suffix, kind, n, req)                                                         \
+    do {                                                                                       \
+        snprintf(name, sizeof name, "blk.%d.%s.%s", il, suffix, kind);                         \
+        if (bind_vector(L, &l->field, name, n, req) < 0) return -1;                            \
+    } while (0)
+        V(attn_norm, "attn_norm", "weight", hp->n_embd, true);
+        W(wq, "attn_q", hp->n_embd, q_dim);
+        W(wk, "attn_k", hp->n_embd, k_dim);
+        W(wv, "attn_v", hp->n_embd, v_dim);
+        W(wo, "attn_output", o_dim, hp->n_embd);
+        bool bias_req = m->arch == EL_ARCH_QWEN2;
+        V(bq, "attn_q", "bias", q_dim, bias_req);
+        V(bk, "attn_k", "bias", k_dim, bias_req);
+        V(bv, "attn_v", "bias", v_dim, bias_req);
+        bool qk_norm = m->arch == EL_ARCH_QWEN3;
+        V(q_norm, "attn_q_norm", "weight", hp->head_dim, qk_norm);
+        V(k_norm, "attn_k_norm", "weight", hp->head_dim, qk_norm);
+        V(ffn_norm, "ffn_norm", "weight", hp->n_embd, true);
+        W(w_gate, "ffn_gate", hp->n_embd, hp->n_ff);
+        W(w_up, "ffn_up", hp->n_embd, hp->n_ff);
+        W(w_down, "ffn_down", hp->n_ff, hp->n_embd);
+#undef W
+#undef V
+    }
+    return 0;
+}
+
+el_model *el_model_open(const char *path, char *err, size_t errlen) {
+    el_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        el_errf(err, errlen, "out of memory");
+        return NULL;
+    }
+    loader L = {.m = m, .err = err, .errlen = errlen};
+    char gerr[256];
+    m->g = el_gguf_open(path, gerr, sizeof gerr);
+    if (!m->g) {
+        el_errf(err, errlen, "%s", gerr);
+        goto fail;
+    }
+    el_gstr arch;
+    if (el_gguf_get_str(m->g, "general.architecture", &arch) != 0) {
+        el_errf(err, errlen, "model: general.architecture is missing");
+        goto fail;
+    }
+    if (arch.n == 5 && !memcmp(arch.s, "llama", 5)) {
+        m->arch = EL_ARCH_LLAMA;
+        m->arch_name = "llama";
+    } else if (arch.n == 5 && !memcmp(arch.s, "qwen2", 5)) {
+        m->arch = EL_ARCH_QWEN2;
+        m->arch_name = "qwen2";
+    } else if (arch.n == 5 && !memcmp(arch.s, "qwen3", 5)) {
+        m->arch = EL_ARCH_QWEN3;
+        m->arch_name = "qwen3";
+    } else {
+        el_errf(err, errlen, "model: architecture '%.*s' is not supported (llama, qwen2, qwen3)",
+                (int)EL_MIN(arch.n, 64), arch.s);
+        goto fail;
+    }
+    el_gstr nm;
+    if (el_gguf_get_str(m->g, "general.name", &nm) == 0)
+        snprintf(m->name, sizeof m->name, "%.*s", (int)EL_MIN(nm.n, sizeof m->name - 1), nm.s);
+    if (read_hparams(&L)) goto fail;
+    m->layers = calloc((size_t)m->hp.n_layer, sizeof *m->layers);
+    if (!m->layers) {
+        el_errf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (bind_all(&L)) goto fail; /* pass 1: check and count */
+    m->vectors = el_alloc_aligned(L.vec_used * sizeof(float));
+    if (!m->vectors) {
+        el_errf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (bind_all(&L)) goto fail; /* pass 2: fill */
+
+    char terr[256];
+    m->tok = el_tok_from_gguf(m->g, terr, sizeof terr);
+    if (!m->tok) {
+        el_errf(err, errlen, "tokenizer: %s", terr);
+        goto fail;
+    }
+    if (el_tok_n_vocab(m->tok) > m->hp.n_vocab) {
+        el_errf(err, errlen, "model: tokenizer has %d tokens but token_embd has %d rows",
+                el_tok_n_vocab(m->tok), m->hp.n_vocab);
+        goto fail;
+    }
+    el_gstr tmpl;
+    if (el_gguf_get_str(m->g, "tokenizer.chat_template", &tmpl) == 0) {
+        m->tmpl = el_tmpl_parse(tmpl.s, (size_t)tmpl.n, m->tmpl_err, sizeof m->tmpl_err);
+        if (!m->tmpl) el_log(EL_LOG_WARN, "chat template: %s", m->tmpl_err);
+    } else {
+        snprintf(m->tmpl_err, sizeof m->tmpl_err, "the model has no chat template");
+    }
+    return m;
+fail:
+    el_model_close(m);
+    return NULL;
+}
+
+void el_model_close(el_model *m) {
+    if (!m) return;
+    if (m->tmpl) el_tmpl_free(m->tmpl);
+    if (m->tok) el_tok_free(m->tok);
+    el_free_aligned(m->vectors);
+    free(m->layers);
+    el_gguf_close(m->g);
+    free(m);
+}
+
+void el_model_describe(const el_model *m, el_model_desc *d) {
+    memset(d, 0, sizeof *d);
+    d->arch = m->arch_name;
+    d->name = m->name;
+    d->n_vocab = m->hp.n_vocab;
+    d->n_ctx_train = m->hp.n_ctx_train;
+    d->n_embd = m->hp.n_embd;
+    d->n_layer = m->hp.n_layer;
+    d->n_head = m->hp.n_head;
+    d->n_head_kv = m->hp.n_head_kv;
+    d->head_dim = m->hp.head_dim;
+    d->n_ff = m->hp.n_ff;
+    d->n_params = m->n_params;
+    d->weight_bytes = m->weight_bytes;
+    bool tied = m->output.data == m->tok_embd.data;
+    d->decode_bytes = m->weight_bytes - (tied ? 0 : m->embd_bytes);
+    d->has_chat_template = m->tmpl != NULL;
+}
