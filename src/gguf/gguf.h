@@ -156,6 +156,14 @@ int el_gguf_remove_key(el_gguf_writer *w, const char *key); /* 0 even when absen
 int el_gguf_add_tensor(el_gguf_writer *w, const char *name, int type, uint32_t n_dims,
                        const int64_t *ne, const void *data, uint64_t size);
 
+/* Adds a tensor whose bytes are produced at write time: fill(ctx, dst, size, err, errlen) must
+ * fill dst (size bytes, 64-byte aligned, zeroed) and return 0, or return non-zero with a line
+ * in err, which fails the write. One tensor buffer is alive at a time, so a model far larger
+ * than RAM-for-all-tensors can be generated. */
+typedef int (*el_gguf_fill_fn)(void *ctx, void *dst, uint64_t size, char *err, size_t errlen);
+int el_gguf_add_tensor_fill(el_gguf_writer *w, const char *name, int type, uint32_t n_dims,
+                            const int64_t *ne, uint64_t size, el_gguf_fill_fn fill, void *ctx);
+
 /* Writes the file (alignment from general.alignment when set, else 32). Writes to a
  * temporary name and renames, so a failed write never leaves a half file at path. */
 int el_gguf_writer_write(el_gguf_writer *w, const char *path, char *err, size_t errlen);

@@ -40,8 +40,10 @@ typedef struct wtensor {
     int type;
     uint32_t n_dims;
     int64_t ne[EL_GGUF_MAX_DIMS];
-    const void *data; /* borrowed, (size) bytes */
+    const void *data; /* borrowed, (size) bytes; NULL when fill produces them */
     uint64_t size;
+    el_gguf_fill_fn fill;
+    void *fill_ctx;
 } wtensor;
 
 struct el_gguf_writer {
@@ -274,8 +276,9 @@ int el_gguf_remove_key(el_gguf_writer *w, const char *key) {
     return 0;
 }
 
-int el_gguf_add_tensor(el_gguf_writer *w, const char *name, int type, uint32_t n_dims,
-                       const int64_t *ne, const void *data, uint64_t size) {
+static int add_tensor(el_gguf_writer *w, const char *name, int type, uint32_t n_dims,
+                      const int64_t *ne, const void *data, uint64_t size, el_gguf_fill_fn fill,
+                      void *fill_ctx) {
     if (!w) return -1;
     if (!valid_name(name)) return werr(w, "tensor name must be a non-empty UTF-8 string");
     for (size_t i = 0; i < w->n_t; i++)
@@ -284,7 +287,12 @@ int el_gguf_add_tensor(el_gguf_writer *w, const char *name, int type, uint32_t n
     if (!ti) return werr(w, "tensor '%.60s': unknown type %d", name, type);
     if (n_dims < 1 || n_dims > EL_GGUF_MAX_DIMS || !ne)
         return werr(w, "tensor '%.60s': n_dims %u is not in 1..%d", name, n_dims, EL_GGUF_MAX_DIMS);
-    wtensor t = {.type = type, .n_dims = n_dims, .data = data, .size = size};
+    wtensor t = {.type = type,
+                 .n_dims = n_dims,
+                 .data = data,
+                 .size = size,
+                 .fill = fill,
+                 .fill_ctx = fill_ctx};
     uint64_t nel = 1;
     for (uint32_t d = 0; d < EL_GGUF_MAX_DIMS; d++) {
         int64_t v = d < n_dims ? ne[d] : 1;
@@ -302,7 +310,8 @@ int el_gguf_add_tensor(el_gguf_writer *w, const char *name, int type, uint32_t n
     if (want != size)
         return werr(w, "tensor '%.60s': %llu bytes given, its shape and type need %llu", name,
                     (unsigned long long)size, (unsigned long long)want);
-    if (!data) return werr(w, "tensor '%.60s': NULL data", name);
+    if (!data && !fill) return werr(w, "tensor '%.60s': NULL data", name);
+    if (size > SIZE_MAX - EL_ALIGN) return werr(w, "tensor '%.60s': too large", name);
     t.name = strdup(name);
     if (!t.name || !grow((void **)&w->t, &w->cap_t, w->n_t + 1, sizeof *w->t)) {
         free(t.name);
@@ -310,6 +319,17 @@ int el_gguf_add_tensor(el_gguf_writer *w, const char *name, int type, uint32_t n
     }
     w->t[w->n_t++] = t;
     return 0;
+}
+
+int el_gguf_add_tensor(el_gguf_writer *w, const char *name, int type, uint32_t n_dims,
+                       const int64_t *ne, const void *data, uint64_t size) {
+    return add_tensor(w, name, type, n_dims, ne, data, size, NULL, NULL);
+}
+
+int el_gguf_add_tensor_fill(el_gguf_writer *w, const char *name, int type, uint32_t n_dims,
+                            const int64_t *ne, uint64_t size, el_gguf_fill_fn fill, void *ctx) {
+    if (w && !fill) return werr(w, "tensor '%.60s': NULL fill function", name ? name : "");
+    return add_tensor(w, name, type, n_dims, ne, NULL, size, fill, ctx);
 }
 
 /* ---- output --------------------------------------------------------------------------- */
@@ -476,11 +496,34 @@ int el_gguf_writer_write(el_gguf_writer *w, const char *path, char *err, size_t 
         put_u64(&o, offs[i]);
     }
     put_pad(&o, align);
-    for (size_t i = 0; i < w->n_t; i++) {
-        put_bytes(&o, w->t[i].data, w->t[i].size);
+    char ferr[256] = "";
+    bool fill_failed = false;
+    for (size_t i = 0; i < w->n_t && !o.bad && !fill_failed; i++) {
+        const wtensor *t = &w->t[i];
+        if (t->fill) {
+            void *buf = el_alloc_aligned((size_t)t->size);
+            if (!buf) {
+                snprintf(ferr, sizeof ferr, "out of memory for tensor '%.60s' (%llu bytes)",
+                         t->name, (unsigned long long)t->size);
+                fill_failed = true;
+            } else if (t->fill(t->fill_ctx, buf, t->size, ferr, sizeof ferr) != 0) {
+                if (!ferr[0]) snprintf(ferr, sizeof ferr, "filling tensor '%.60s' failed", t->name);
+                fill_failed = true;
+            } else {
+                put_bytes(&o, buf, t->size);
+            }
+            el_free_aligned(buf);
+        } else {
+            put_bytes(&o, t->data, t->size);
+        }
         put_pad(&o, align);
     }
     free(offs);
+    if (fill_failed) {
+        fclose(o.f);
+        unlink(tmp);
+        return el_errf(err, errlen, "%s: %s", path, ferr);
+    }
     int e = 0;
     if (o.bad || fflush(o.f) != 0) e = errno ? errno : EIO;
     if (!e && fsync(fileno(o.f)) != 0) e = errno;

@@ -460,6 +460,66 @@ static void test_writer_keys_alignment_errors(void) {
     el_gguf_writer_free(w);
 }
 
+static int fill_iota(void *ctx, void *dst, uint64_t size, char *err, size_t errlen) {
+    (void)err, (void)errlen;
+    int *calls = ctx;
+    uint8_t *p = dst;
+    CHECK(((uintptr_t)dst & 63) == 0, "fill buffer is 64-byte aligned");
+    for (uint64_t i = 0; i < size; i++)
+        p[i] = (uint8_t)(i + (uint64_t)*calls);
+    (*calls)++;
+    return 0;
+}
+
+static int fill_fail(void *ctx, void *dst, uint64_t size, char *err, size_t errlen) {
+    (void)ctx, (void)dst, (void)size;
+    return el_errf(err, errlen, "no data today");
+}
+
+static void test_writer_fill(void) {
+    el_gguf_writer *w = el_gguf_writer_new();
+    int calls = 0;
+    const int64_t ne[] = {64, 3};
+    uint8_t direct[36];
+    for (int i = 0; i < 36; i++)
+        direct[i] = (uint8_t)(200 + i);
+    CHECK(el_gguf_add_tensor_fill(w, "gen", EL_TYPE_Q8_0, 2, ne, 3 * 68, fill_iota, &calls) == 0,
+          "%s", el_gguf_writer_error(w));
+    CHECK(el_gguf_add_tensor(w, "direct", EL_TYPE_Q8_1, 1, (const int64_t[]){32}, direct, 36) == 0);
+    CHECK(el_gguf_add_tensor_fill(w, "gen2", EL_TYPE_F32, 1, (const int64_t[]){5}, 20, fill_iota,
+                                  &calls) == 0);
+    CHECK(el_gguf_add_tensor_fill(w, "nofn", EL_TYPE_F32, 1, ne, 256, NULL, NULL) == -1);
+    CHECK(el_gguf_add_tensor_fill(w, "badsz", EL_TYPE_F32, 1, ne, 255, fill_iota, &calls) == -1);
+    char err[512] = "";
+    const char *path = tmp_path("fill.gguf");
+    REQUIRE(el_gguf_writer_write(w, path, err, sizeof err) == 0, "%s", err);
+    CHECK(calls == 2, "%d calls", calls);
+    el_gguf *g = el_gguf_open(path, err, sizeof err);
+    REQUIRE(g, "%s", err);
+    const el_gguf_tensor *t = el_gguf_find_tensor(g, "gen");
+    REQUIRE(t && t->size == 204);
+    const uint8_t *p = t->data;
+    CHECK(p[0] == 0 && p[203] == 203);
+    t = el_gguf_find_tensor(g, "direct");
+    REQUIRE(t);
+    CHECK(!memcmp(t->data, direct, 36));
+    t = el_gguf_find_tensor(g, "gen2");
+    REQUIRE(t && t->size == 20);
+    p = t->data;
+    CHECK(p[0] == 1 && p[19] == 20, "second fill call");
+    el_gguf_close(g);
+
+    /* a failing fill fails the write with its message; the old file stays intact */
+    CHECK(el_gguf_add_tensor_fill(w, "fails", EL_TYPE_F32, 1, (const int64_t[]){1}, 4, fill_fail,
+                                  NULL) == 0);
+    CHECK(el_gguf_writer_write(w, path, err, sizeof err) == -1);
+    CHECK(strstr(err, "no data today") != NULL, "%s", err);
+    g = el_gguf_open(path, err, sizeof err);
+    CHECK(g && el_gguf_n_tensors(g) == 3, "the earlier file is untouched");
+    el_gguf_close(g);
+    el_gguf_writer_free(w);
+}
+
 /* ---- nested arrays ------------------------------------------------------------------------- */
 
 static void build_nested(bb *b) {
@@ -1309,6 +1369,7 @@ int main(int argc, char **argv) {
     RUN(test_sha256_selfcheck);
     RUN(test_roundtrip_values);
     RUN(test_writer_keys_alignment_errors);
+    RUN(test_writer_fill);
     RUN(test_nested_arrays);
     RUN(test_nesting_limit);
     RUN(test_corrupt_header);
