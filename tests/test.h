@@ -24,13 +24,16 @@
 static int t_passed, t_failed;
 static const char *t_current = "";
 
-#define CHECK(cond, ...)                                                                     \
+#define CHECK(cond, ...) CHECK_AT_((cond) ? 1 : 0, #cond, __VA_ARGS__)
+
+/* ok is evaluated once: REQUIRE(f() == 0) calls f once. */
+#define CHECK_AT_(ok, text, ...)                                                             \
     do {                                                                                     \
-        if (cond) {                                                                          \
+        if (ok) {                                                                            \
             t_passed++;                                                                      \
         } else {                                                                             \
             t_failed++;                                                                      \
-            fprintf(stderr, "FAIL %s:%d [%s] %s: ", __FILE__, __LINE__, t_current, #cond);   \
+            fprintf(stderr, "FAIL %s:%d [%s] %s: ", __FILE__, __LINE__, t_current, text);    \
             fprintf(stderr, " " __VA_ARGS__);                                                \
             fputc('\n', stderr);                                                             \
         }                                                                                    \
@@ -39,7 +42,7 @@ static const char *t_current = "";
 #define REQUIRE(cond, ...)                                                                   \
     do {                                                                                     \
         int req_ok_ = (cond) ? 1 : 0;                                                        \
-        CHECK(req_ok_ && (cond), __VA_ARGS__);                                               \
+        CHECK_AT_(req_ok_, #cond, __VA_ARGS__);                                              \
         if (!req_ok_) return;                                                                \
     } while (0)
 
