@@ -10,6 +10,7 @@ static const el_cli_cmd commands[] = {
     {"chat", cmd_chat, "interactive chat with the model's chat template"},
     {"bench", cmd_bench, "prefill and decode speed like llama-bench, with memory bandwidth"},
     {"perplexity", cmd_perplexity, "perplexity over a text file, computed as llama-perplexity does"},
+    {"quantize", cmd_quantize, "re-encode weights (Q4_K_M, Q8_0, ...) like llama-quantize"},
 };
 
 static void usage(FILE *f) {
