@@ -117,6 +117,7 @@ CROSS_TESTS ?= test_quants test_kernels test_cpu
 cross:
 	$(MAKE) BUILD=build-aarch64 CC=aarch64-linux-gnu-gcc AR=aarch64-linux-gnu-ar \
 		RUNNER="qemu-aarch64 -cpu max -L /usr/aarch64-linux-gnu" \
+		LDLIBS="-lm -lpthread" \
 		TEST_BIN="$(foreach t,$(CROSS_TESTS),$(if $(wildcard tests/unit/$(t).c),build-aarch64/tests/$(t)))" \
 		BIN= cross-test
 
