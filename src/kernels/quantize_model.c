@@ -36,6 +36,7 @@
 #include <strings.h>
 
 #include "core/core.h"
+#include "kernels/quants.h"
 #include "kernels/types.h"
 
 /* ---- ftypes ------------------------------------------------------------------------------- */
@@ -397,7 +398,9 @@ typedef struct convert_part {
 static void *convert_rows(void *arg) {
     convert_part *p = arg;
     const convert_job *j = p->job;
-    const el_type_info *src = el_type_traits(j->t->type), *dst = el_type_traits(j->dst_type);
+    /* the scalar reference kernels, not the dispatched ones: a file must not depend on the
+     * CPU that wrote it, and these are the ones that match llama-quantize's bytes */
+    const el_quant_kernels *src = el_quants_ref(j->t->type), *dst = el_quants_ref(j->dst_type);
     float *row = malloc((size_t)j->n_per_row * sizeof(float));
     if (!row) {
         p->status = -1;
@@ -488,7 +491,7 @@ int el_quantize_model(const char *in_path, const char *out_path, const el_quanti
                 goto werr;
         } else {
             const el_type_info *src = el_type_traits(t->type), *dst = el_type_traits(dst_type);
-            if (!src->to_float) {
+            if (!el_quants_ref(t->type)->to_float) {
                 el_errf(err, errlen, "tensor '%s': cannot convert from %s (no dequantizer)",
                         t->name, src->name);
                 goto done;
@@ -501,7 +504,7 @@ int el_quantize_model(const char *in_path, const char *out_path, const el_quanti
             j->nrows = t->ne[0] > 0 ? t->n_elements / t->ne[0] : 0;
             j->src_rs = el_row_size(t->type, t->ne[0]);
             j->dst_rs = el_row_size(dst_type, t->ne[0]);
-            if (!j->src_rs || !j->dst_rs || !dst->from_float ||
+            if (!j->src_rs || !j->dst_rs || !el_quants_ref(dst_type)->from_float ||
                 !el_mul_u64(j->dst_rs, (uint64_t)j->nrows, &dst_bytes)) {
                 el_errf(err, errlen, "tensor '%s': cannot convert %s -> %s", t->name, src->name,
                         dst->name);

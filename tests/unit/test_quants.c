@@ -10,13 +10,21 @@
  *   golden     tests/golden/quants: our dequant of ggml's bytes == ggml's floats bit for bit,
  *              our quantize of the same input == ggml's bytes, our vec_dot ~ ggml's
  *   bad input  NaN / inf / huge values never crash the quantizers (UBSan watches)
+ *   model      el_quantize_model on a synthetic 8-layer llama: llama-quantize's per-tensor
+ *              types for several mixes (expected types derived by hand from llama-quant.cpp's
+ *              rules), tensor order, metadata kept, bytes == from_float of the source rows,
+ *              thread count does not change the file, F16 and quantized sources, errors
  *
+ * The kernels are taken from el_quants_ref(), not the traits table: after SIMD dispatch the
+ * table may point at faster variants (tests/unit/test_kernels.c holds those to these).
  * Runs on aarch64 under qemu too (make cross): files are read as little-endian bytes and
  * decoded explicitly, buffers come from malloc (aligned for every block type).
  */
 #include "test.h"
 
 #include "core/core.h"
+#include "gguf/gguf.h"
+#include "kernels/quantize_model.h"
 #include "kernels/quants.h"
 
 /* ---- helpers ------------------------------------------------------------------------------ */
@@ -478,8 +486,8 @@ static void test_roundtrip(void) {
         REQUIRE(q);
         for (int dist = 0; dist < DIST_COUNT; dist++) {
             fill(x, N, dist);
-            info->from_float(x, q, N);
-            info->to_float(q, y, N);
+            el_quants_ref(t)->from_float(x, q, N);
+            el_quants_ref(t)->to_float(q, y, N);
             double se = 0, sx = 0, maxrel = 0;
             for (int i = 0; i < N; i++) {
                 double e = (double)x[i] - y[i];
@@ -541,10 +549,10 @@ static void test_vec_dot(void) {
             fill(a, N, DIST_GAUSS);
             for (int i = 0; i < N; i++)
                 x[i] += rep == 1 ? 0.5f : 0.0f; /* biased: min terms */
-            info->from_float(x, qx, N);
-            vinfo->from_float(a, qa, N);
-            info->to_float(qx, dx, N);
-            vinfo->to_float(qa, da, N);
+            el_quants_ref(t)->from_float(x, qx, N);
+            el_quants_ref(info->vec_dot_type)->from_float(a, qa, N);
+            el_quants_ref(t)->to_float(qx, dx, N);
+            el_quants_ref(info->vec_dot_type)->to_float(qa, da, N);
             /* whole row and a single block */
             for (int pass = 0; pass < 2; pass++) {
                 int n = pass ? info->blck_size : N;
@@ -555,7 +563,7 @@ static void test_vec_dot(void) {
                     mag += fabs((double)dx[i] * da[i]);
                 }
                 float s = NAN;
-                info->vec_dot(n, &s, qx, qa);
+                el_quants_ref(t)->vec_dot(n, &s, qx, qa);
                 /* Integer block sums are exact; what differs from the double reference is
                  * float accumulation (~n_blocks * 2^-24 relative) and, for q4_1/q5_1, the
                  * activation's s = d*sum(q) stored in fp16 (2^-11 relative per block). */
@@ -623,7 +631,7 @@ static void test_golden(void) {
 
         /* 1. our quantizer writes ggml's bytes */
         uint8_t *mq = calloc(1, rs);
-        info->from_float(x, mq, GN);
+        el_quants_ref(t)->from_float(x, mq, GN);
         size_t first = rs;
         for (size_t i = 0; i < rs; i++)
             if (mq[i] != gq[i]) {
@@ -638,7 +646,7 @@ static void test_golden(void) {
         float *gd = golden_f32(name);
         float *md = malloc(GN * sizeof(float));
         if (gd) {
-            info->to_float(gq, md, GN);
+            el_quants_ref(t)->to_float(gq, md, GN);
             int bad = 0, first_bad = -1;
             for (int i = 0; i < GN; i++)
                 if (el_f32_bits(md[i]) != el_f32_bits(gd[i]) && bad++ == 0) first_bad = i;
@@ -661,11 +669,11 @@ static void test_golden(void) {
             REQUIRE(gaq && alen == ars, "%s", name);
             /* our activation quantizer writes ggml's reference bytes too */
             uint8_t *maq = calloc(1, ars);
-            ainfo->from_float(a, maq, GN);
+            el_quants_ref(at)->from_float(a, maq, GN);
             CHECK(!memcmp(maq, gaq, ars), "%s: activation bytes differ from ggml's", aname);
             float *da = malloc(GN * sizeof(float));
-            ainfo->to_float(gaq, da, GN);
-            info->to_float(gq, md, GN);
+            el_quants_ref(at)->to_float(gaq, da, GN);
+            el_quants_ref(t)->to_float(gq, md, GN);
             const char *p = line + off;
             for (int s = 0; s <= GN / GSEG; s++) {
                 char *end;
@@ -680,7 +688,7 @@ static void test_golden(void) {
                 for (int i = i0; i < i0 + n; i++)
                     mag += fabs((double)md[i] * da[i]);
                 float got = NAN;
-                info->vec_dot(n, &got, gq + xo, gaq + yo);
+                el_quants_ref(t)->vec_dot(n, &got, gq + xo, gaq + yo);
                 /* both sides sum exact integer block dots; they differ only in float
                  * accumulation order and FMA use */
                 double tol = 1e-5 * mag + 1e-30;
@@ -722,17 +730,361 @@ static void test_bad_input(void) {
                 x[i] = (float)gauss();
             for (int i = s; i < N; i += 37)
                 x[i] = specials[s];
-            info->from_float(x, q, N); /* must not crash or trip UBSan */
-            info->to_float(q, y, N);
+            el_quants_ref(types[ti])->from_float(x, q, N); /* no crash, no UBSan report */
+            el_quants_ref(types[ti])->to_float(q, y, N);
         }
         /* all-huge row */
         for (int i = 0; i < N; i++)
             x[i] = (i & 1) ? 3.4e38f : -3.4e38f;
-        info->from_float(x, q, N);
-        info->to_float(q, y, N);
+        el_quants_ref(types[ti])->from_float(x, q, N);
+        el_quants_ref(types[ti])->to_float(q, y, N);
         CHECK(1, "%s survived", info->name);
         free(q);
     }
+}
+
+/* ---- whole-model quantize ---------------------------------------------------------------- */
+
+enum { M_LAYERS = 8, M_EMBD = 256, M_FF = 320, M_VOCAB = 32 };
+
+static float *m_rand(int64_t n) {
+    float *d = malloc((size_t)n * sizeof(float));
+    for (int64_t i = 0; d && i < n; i++)
+        d[i] = (float)(0.02 * gauss());
+    return d;
+}
+
+/* One tensor of the synthetic model: float data, converted to src_type when written. */
+typedef struct mtensor {
+    char name[48];
+    uint32_t n_dims;
+    int64_t ne[2];
+    float *f;
+    void *bytes; /* in src_type */
+} mtensor;
+
+static mtensor m_t[16 + 10 * M_LAYERS];
+static int m_n;
+
+static void m_add(const char *name, uint32_t n_dims, int64_t ne0, int64_t ne1) {
+    mtensor *t = &m_t[m_n++];
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->n_dims = n_dims;
+    t->ne[0] = ne0;
+    t->ne[1] = ne1;
+    t->f = m_rand(ne0 * ne1);
+    if (strstr(name, "norm")) /* norms near 1, as in real models */
+        for (int64_t i = 0; i < ne0; i++)
+            t->f[i] += 1.0f;
+}
+
+static void m_build(void) {
+    if (m_n) return;
+    /* deliberately not in llama-quantize's order: the output must be sorted anyway */
+    for (int l = M_LAYERS - 1; l >= 0; l--) {
+        char b[48];
+#define L(nm, nd, a, c)                                                                            \
+    do {                                                                                           \
+        snprintf(b, sizeof b, "blk.%d." nm, l);                                                    \
+        m_add(b, nd, a, c);                                                                        \
+    } while (0)
+        L("attn_norm.weight", 1, M_EMBD, 1);
+        L("attn_q.weight", 2, M_EMBD, 8);
+        L("attn_k.weight", 2, M_EMBD, 2);
+        L("attn_v.weight", 2, M_EMBD, 2);
+        L("attn_output.weight", 2, M_EMBD, 8);
+        L("ffn_norm.weight", 1, M_EMBD, 1);
+        L("ffn_gate.weight", 2, M_EMBD, 4);
+        L("ffn_up.weight", 2, M_EMBD, 4);
+        L("ffn_down.weight", 2, M_FF, 2);       /* rows of 320: fit 32-blocks, not 256 */
+        if (l == 0) L("odd.weight", 2, 100, 4); /* fits no block size */
+#undef L
+    }
+    m_add("token_embd.weight", 2, M_EMBD, M_VOCAB);
+    m_add("output_norm.weight", 1, M_EMBD, 1);
+    m_add("output.weight", 2, M_EMBD, M_VOCAB);
+}
+
+/* The type tensor t is stored in when the model's weights are src_type: norms, and rows that
+ * do not fit src_type's blocks, stay F32. */
+static int m_type(const mtensor *t, int src_type) {
+    if (t->n_dims == 1 || t->ne[0] % el_type_traits(src_type)->blck_size) return EL_TYPE_F32;
+    return src_type;
+}
+
+/* Writes the synthetic model with 2-D weights in src_type (norms stay F32). */
+static int m_write(const char *path, int src_type) {
+    m_build();
+    el_gguf_writer *w = el_gguf_writer_new();
+    if (!w) return -1;
+    const char *toks[] = {"<unk>", "<s>", "</s>", "hello"};
+    el_gguf_set_str(w, "general.architecture", "llama");
+    el_gguf_set_str(w, "general.name", "synthetic");
+    el_gguf_set_u32(w, "general.file_type", 0);
+    el_gguf_set_u32(w, "llama.context_length", 128);
+    el_gguf_set_u32(w, "llama.block_count", M_LAYERS);
+    el_gguf_set_u32(w, "llama.embedding_length", M_EMBD);
+    el_gguf_set_u32(w, "llama.feed_forward_length", M_FF);
+    el_gguf_set_u32(w, "llama.attention.head_count", 4);
+    el_gguf_set_u32(w, "llama.attention.head_count_kv", 1);
+    el_gguf_set_f32(w, "llama.attention.layer_norm_rms_epsilon", 1e-5f);
+    el_gguf_set_u16(w, "split.count", 1); /* dropped by quantize, as llama-quantize does */
+    el_gguf_set_arr_str(w, "tokenizer.ggml.tokens", toks, 4);
+    for (int i = 0; i < m_n; i++) {
+        mtensor *t = &m_t[i];
+        const int type = m_type(t, src_type);
+        const int64_t n = t->ne[0] * t->ne[1];
+        free(t->bytes);
+        t->bytes = calloc(1, el_row_size(type, t->ne[0]) * (size_t)t->ne[1] + 1);
+        el_quants_ref(type)->from_float(t->f, t->bytes, n);
+        el_gguf_add_tensor(w, t->name, type, t->n_dims, t->ne, t->bytes,
+                           el_row_size(type, t->ne[0]) * (uint64_t)t->ne[1]);
+    }
+    char err[256];
+    int rc = el_gguf_writer_write(w, path, err, sizeof err);
+    if (rc) fprintf(stderr, "m_write: %s\n", err);
+    el_gguf_writer_free(w);
+    return rc;
+}
+
+static bool more_bits(int i, int n) {
+    return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2;
+}
+
+/* The type llama-quantize gives tensor `name` (layer l, -1 outside layers) of the synthetic
+ * model, worked out by hand from llama-quant.cpp for this model: 8 layers, GQA 4, rows of
+ * 256 except ffn_down (320) and blk.0.odd (100). */
+static int expected_type(int ftype, const char *name, int l) {
+    const bool v = strstr(name, "attn_v") != NULL, down = strstr(name, "ffn_down") != NULL;
+    if (strstr(name, "norm")) return EL_TYPE_F32;
+    if (ftype == EL_FTYPE_F16) return EL_TYPE_F16;
+    if (strstr(name, "odd")) return EL_TYPE_F16; /* 100 fits no block: F16 */
+    if (!strcmp(name, "output.weight")) return ftype == EL_FTYPE_Q8_0 ? EL_TYPE_Q8_0 : EL_TYPE_Q6_K;
+    switch (ftype) {
+    case EL_FTYPE_Q8_0:
+        return EL_TYPE_Q8_0;
+    case EL_FTYPE_Q4_0:
+        return EL_TYPE_Q4_0;
+    case EL_FTYPE_Q4_K_M: /* more bits for attn_v and ffn_down in layers 0, 3, 6, 7 */
+        if (v) return more_bits(l, 8) ? EL_TYPE_Q6_K : EL_TYPE_Q4_K;
+        if (down) return more_bits(l, 8) ? EL_TYPE_Q8_0 : EL_TYPE_Q5_0; /* K -> fallback */
+        return EL_TYPE_Q4_K;
+    case EL_FTYPE_Q4_K_S: /* attn_v Q5_K in the first 4 layers, ffn_down in the first 1/8 */
+        if (v) return l < 4 ? EL_TYPE_Q5_K : EL_TYPE_Q4_K;
+        if (down) return l < 1 ? EL_TYPE_Q5_1 : EL_TYPE_Q5_0;
+        return EL_TYPE_Q4_K;
+    case EL_FTYPE_Q5_K_M:
+        if (v) return more_bits(l, 8) ? EL_TYPE_Q6_K : EL_TYPE_Q5_K;
+        if (down) return more_bits(l, 8) ? EL_TYPE_Q8_0 : EL_TYPE_Q5_1;
+        return EL_TYPE_Q5_K;
+    case EL_FTYPE_Q3_K_M:
+        if (v) return l < 2 ? EL_TYPE_Q5_K : EL_TYPE_Q4_K;
+        if (down) return EL_TYPE_Q5_0; /* Q4_K, falls back */
+        if (strstr(name, "attn_output")) return EL_TYPE_Q4_K;
+        return EL_TYPE_Q3_K;
+    case EL_FTYPE_Q2_K:
+        if (v) return EL_TYPE_Q4_K;      /* GQA >= 4 */
+        if (down) return EL_TYPE_IQ4_NL; /* Q3_K, falls back */
+        if (strstr(name, "attn_output")) return EL_TYPE_Q3_K;
+        return EL_TYPE_Q2_K;
+    case EL_FTYPE_IQ4_XS:
+        if (v) return EL_TYPE_Q5_K; /* GQA >= 4 */
+        if (down) return l < 1 ? EL_TYPE_Q5_1 : EL_TYPE_IQ4_NL;
+        return EL_TYPE_IQ4_XS;
+    }
+    return -1;
+}
+
+static void test_model_names(void) {
+    CHECK(el_quantize_ftype_from_name("q4_k_m") == EL_FTYPE_Q4_K_M);
+    CHECK(el_quantize_ftype_from_name("Q4_K") == EL_FTYPE_Q4_K_M);
+    CHECK(el_quantize_ftype_from_name("Q5_K") == EL_FTYPE_Q5_K_M);
+    CHECK(el_quantize_ftype_from_name("Q8_0") == 7 && el_quantize_ftype_from_name("BF16") == 32);
+    CHECK(el_quantize_ftype_from_name("Q9_9") == -1 && el_quantize_ftype_from_name(NULL) == -1);
+    CHECK(!strcmp(el_quantize_ftype_name(EL_FTYPE_Q6_K), "Q6_K"));
+    CHECK(el_quantize_ftype_name(5) == NULL);
+}
+
+static int n_callbacks, last_index;
+static void count_cb(void *ctx, const el_quantize_tensor *t) {
+    (void)ctx;
+    if (t->index == last_index + 1) n_callbacks++;
+    last_index = t->index;
+}
+
+/* Reads path back and checks types, order, metadata and bytes against the source model. */
+static void check_output(const char *path, int ftype, int src_type) {
+    char err[256];
+    el_gguf *g = el_gguf_open(path, err, sizeof err);
+    REQUIRE(g, "%s: %s", path, err);
+    CHECK(el_gguf_n_tensors(g) == m_n);
+    /* order: non-layer tensors first, then by layer number, by name within */
+    int prev_l = -2;
+    const char *prev = "";
+    for (int64_t i = 0; i < el_gguf_n_tensors(g); i++) {
+        const char *nm = el_gguf_tensor_at(g, i)->name;
+        int l = -1;
+        if (sscanf(nm, "blk.%d.", &l) != 1) l = -1;
+        CHECK(l > prev_l || (l == prev_l && strcmp(prev, nm) < 0), "order: %s after %s", nm, prev);
+        prev_l = l;
+        prev = nm;
+    }
+    /* metadata */
+    uint32_t u = 0;
+    CHECK(el_gguf_get_u32(g, "general.file_type", &u) == 0 && u == (uint32_t)ftype, "file_type %u",
+          u);
+    CHECK(el_gguf_get_u32(g, "general.quantization_version", &u) == 0 && u == 2);
+    const int64_t nkv = el_gguf_n_kv(g);
+    CHECK(nkv == 12, "%lld keys", (long long)nkv); /* 12 written - split.count + q.version */
+    CHECK(!strcmp(el_gguf_key(g, nkv - 1), "general.file_type") &&
+          !strcmp(el_gguf_key(g, nkv - 2), "general.quantization_version"));
+    CHECK(el_gguf_find_key(g, "split.count") < 0);
+    el_gstr s;
+    CHECK(el_gguf_get_str(g, "general.name", &s) == 0 && s.n == 9 && !memcmp(s.s, "synthetic", 9));
+    el_gguf_arr a;
+    CHECK(el_gguf_get_arr(g, "tokenizer.ggml.tokens", &a) == 0 && a.n == 4);
+    if (a.n == 4) {
+        el_gstr t3 = el_gguf_arr_str(&a, 3);
+        CHECK(t3.n == 5 && !memcmp(t3.s, "hello", 5));
+    }
+    double eps = 0;
+    CHECK(el_gguf_get_f64(g, "llama.attention.layer_norm_rms_epsilon", &eps) == 0 &&
+          fabs(eps - 1e-5) < 1e-10);
+    /* tensors */
+    int bad_type = 0, bad_bytes = 0;
+    for (int i = 0; i < m_n; i++) {
+        const mtensor *mt = &m_t[i];
+        const el_gguf_tensor *t = el_gguf_find_tensor(g, mt->name);
+        if (!t) {
+            CHECK(0, "%s missing", mt->name);
+            continue;
+        }
+        CHECK(t->n_dims == mt->n_dims && t->ne[0] == mt->ne[0] && t->ne[1] == mt->ne[1], "%s",
+              mt->name);
+        int l = -1;
+        if (sscanf(mt->name, "blk.%d.", &l) != 1) l = -1;
+        const int want = expected_type(ftype, mt->name, l);
+        if (t->type != want) {
+            bad_type++;
+            fprintf(stderr, "  %s %s: got %s, want %s\n", el_quantize_ftype_name(ftype), mt->name,
+                    el_type_traits(t->type)->name, want >= 0 ? el_type_traits(want)->name : "?");
+        }
+        /* bytes: exactly from_float(to_float(source)), row by row; unchanged types copied */
+        const int st = m_type(mt, src_type);
+        const size_t rs = el_row_size(t->type, t->ne[0]);
+        const size_t srs = el_row_size(st, t->ne[0]);
+        uint8_t *want_b = calloc(1, rs * (size_t)t->ne[1] + 1);
+        float *row = malloc((size_t)t->ne[0] * sizeof(float));
+        for (int64_t r = 0; r < t->ne[1]; r++) {
+            el_quants_ref(st)->to_float((const uint8_t *)mt->bytes + r * srs, row, t->ne[0]);
+            el_quants_ref(t->type)->from_float(row, want_b + r * rs, t->ne[0]);
+        }
+        if (t->size != rs * (size_t)t->ne[1] || memcmp(t->data, want_b, t->size)) {
+            bad_bytes++;
+            fprintf(stderr, "  %s: bytes differ\n", mt->name);
+        }
+        free(row);
+        free(want_b);
+    }
+    CHECK(bad_type == 0, "%s: %d tensors of the wrong type", el_quantize_ftype_name(ftype),
+          bad_type);
+    CHECK(bad_bytes == 0, "%s: %d tensors with wrong bytes", el_quantize_ftype_name(ftype),
+          bad_bytes);
+    el_gguf_close(g);
+}
+
+static void test_model_quantize(void) {
+    char src[512], out[512], out4[512], err[256];
+    snprintf(src, sizeof src, "%s/model-f32.gguf", el_tmpdir());
+    REQUIRE(m_write(src, EL_TYPE_F32) == 0);
+    static const int fts[] = {EL_FTYPE_Q4_K_M, EL_FTYPE_Q4_K_S, EL_FTYPE_Q5_K_M,
+                              EL_FTYPE_Q3_K_M, EL_FTYPE_Q2_K,   EL_FTYPE_IQ4_XS,
+                              EL_FTYPE_Q8_0,   EL_FTYPE_Q4_0,   EL_FTYPE_F16};
+    for (size_t k = 0; k < EL_ARRAY_LEN(fts); k++) {
+        snprintf(out, sizeof out, "%s/model-%s.gguf", el_tmpdir(), el_quantize_ftype_name(fts[k]));
+        n_callbacks = 0;
+        last_index = -1;
+        el_quantize_params p = {fts[k], 1, count_cb, NULL};
+        el_quantize_stats st;
+        int rc = el_quantize_model(src, out, &p, &st, err, sizeof err);
+        CHECK(rc == 0, "%s: %s", el_quantize_ftype_name(fts[k]), err);
+        if (rc) continue;
+        CHECK(n_callbacks == m_n && st.n_tensors == m_n, "%d callbacks", n_callbacks);
+        CHECK(st.dst_bytes < st.src_bytes, "%s did not shrink the model",
+              el_quantize_ftype_name(fts[k]));
+        check_output(out, fts[k], EL_TYPE_F32);
+    }
+    /* threads change nothing */
+    snprintf(out, sizeof out, "%s/model-Q4_K_M.gguf", el_tmpdir());
+    snprintf(out4, sizeof out4, "%s/model-Q4_K_M-t4.gguf", el_tmpdir());
+    el_quantize_params p4 = {EL_FTYPE_Q4_K_M, 4, NULL, NULL};
+    REQUIRE(el_quantize_model(src, out4, &p4, NULL, err, sizeof err) == 0, "%s", err);
+    size_t l1 = 0, l4 = 0;
+    char *b1 = el_read_file(out, &l1), *b4 = el_read_file(out4, &l4);
+    CHECK(b1 && b4 && l1 == l4 && !memcmp(b1, b4, l1), "1 vs 4 threads differ");
+    free(b1);
+    free(b4);
+}
+
+static void test_model_sources(void) {
+    char src[512], out[512], out2[512], err[256];
+    /* F16 source */
+    snprintf(src, sizeof src, "%s/model-f16src.gguf", el_tmpdir());
+    REQUIRE(m_write(src, EL_TYPE_F16) == 0);
+    snprintf(out, sizeof out, "%s/model-f16src-Q4_K_M.gguf", el_tmpdir());
+    el_quantize_params p = {EL_FTYPE_Q4_K_M, 2, NULL, NULL};
+    REQUIRE(el_quantize_model(src, out, &p, NULL, err, sizeof err) == 0, "%s", err);
+    check_output(out, EL_FTYPE_Q4_K_M, EL_TYPE_F16);
+    /* an already quantized source is dequantized first */
+    snprintf(src, sizeof src, "%s/model-q8src.gguf", el_tmpdir());
+    REQUIRE(m_write(src, EL_TYPE_Q8_0) == 0);
+    snprintf(out2, sizeof out2, "%s/model-q8src-Q4_K_M.gguf", el_tmpdir());
+    REQUIRE(el_quantize_model(src, out2, &p, NULL, err, sizeof err) == 0, "%s", err);
+    check_output(out2, EL_FTYPE_Q4_K_M, EL_TYPE_Q8_0);
+    /* plan() agrees with what was written */
+    el_gguf *g = el_gguf_open(src, err, sizeof err);
+    REQUIRE(g, "%s", err);
+    int types[EL_ARRAY_LEN(m_t)], order[EL_ARRAY_LEN(m_t)];
+    bool fb[EL_ARRAY_LEN(m_t)];
+    REQUIRE(el_quantize_plan(g, EL_FTYPE_Q4_K_M, types, fb, order, err, sizeof err) == 0);
+    int n_fb = 0;
+    for (int i = 0; i < m_n; i++)
+        n_fb += fb[i];
+    CHECK(n_fb == M_LAYERS + 1, "%d fallbacks (8 ffn_down + odd)", n_fb);
+    CHECK(!strcmp(el_gguf_tensor_at(g, order[0])->name, "output.weight"));
+    CHECK(!strcmp(el_gguf_tensor_at(g, order[3])->name, "blk.0.attn_k.weight"));
+    CHECK(el_quantize_plan(g, 5, types, NULL, NULL, err, sizeof err) == -1 && err[0]);
+    el_gguf_close(g);
+}
+
+static void test_model_errors(void) {
+    char out[512], err[256] = "";
+    el_quantize_params p = {EL_FTYPE_Q4_0, 1, NULL, NULL};
+    snprintf(out, sizeof out, "%s/never.gguf", el_tmpdir());
+    CHECK(el_quantize_model("/nonexistent/model.gguf", out, &p, NULL, err, sizeof err) == -1 &&
+              err[0] && !strchr(err, '\n'),
+          "%s", err);
+    CHECK(access(out, F_OK) != 0, "failed run left %s", out);
+    char src[512];
+    snprintf(src, sizeof src, "%s/model-f32.gguf", el_tmpdir());
+    err[0] = 0;
+    CHECK(el_quantize_model(src, "/nonexistent/dir/x.gguf", &p, NULL, err, sizeof err) == -1 &&
+          err[0]);
+    p.ftype = 4; /* a removed llama.cpp ftype */
+    err[0] = 0;
+    CHECK(el_quantize_model(src, out, &p, NULL, err, sizeof err) == -1 && err[0]);
+    CHECK(access(out, F_OK) != 0);
+    /* not a GGUF */
+    char junk[512];
+    snprintf(junk, sizeof junk, "%s/junk.gguf", el_tmpdir());
+    FILE *f = fopen(junk, "wb");
+    if (f) {
+        fputs("this is not a model", f);
+        fclose(f);
+    }
+    p.ftype = EL_FTYPE_Q8_0;
+    err[0] = 0;
+    CHECK(el_quantize_model(junk, out, &p, NULL, err, sizeof err) == -1 && err[0]);
 }
 
 int main(int argc, char **argv) {
@@ -748,5 +1100,9 @@ int main(int argc, char **argv) {
     RUN(test_vec_dot);
     RUN(test_golden);
     RUN(test_bad_input);
+    RUN(test_model_names);
+    RUN(test_model_quantize);
+    RUN(test_model_sources);
+    RUN(test_model_errors);
     return test_summary(argv[0]);
 }
