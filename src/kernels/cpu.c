@@ -75,7 +75,7 @@ static uint64_t xgetbv0(void) {
 static void detect_x86(void) {
     unsigned a, b, c, d;
     info.arch = "x86_64";
-    unsigned max = __get_cpuid_max(0, NULL);
+    unsigned max = (unsigned)__get_cpuid_max(0, NULL);
     if (max < 1) return;
     __cpuid(1, a, b, c, d);
     info.sse3 = c & (1u << 0);
@@ -104,7 +104,7 @@ static void detect_x86(void) {
         }
     }
     /* brand string, leaves 0x80000002..4 */
-    if (__get_cpuid_max(0x80000000, NULL) >= 0x80000004) {
+    if ((unsigned)__get_cpuid_max(0x80000000, NULL) >= 0x80000004u) {
         unsigned r[12];
         for (unsigned i = 0; i < 3; i++)
             __cpuid(0x80000002 + i, r[4 * i], r[4 * i + 1], r[4 * i + 2], r[4 * i + 3]);
