@@ -149,13 +149,16 @@ static int layer_of(const char *name) {
     return l;
 }
 
-static const el_gguf *sort_g;
+typedef struct sort_key {
+    int layer; /* -1 for tensors outside the blocks */
+    const char *name;
+    int index;
+} sort_key;
+
 static int cmp_tensors(const void *pa, const void *pb) {
-    const char *a = el_gguf_tensor_at(sort_g, *(const int *)pa)->name;
-    const char *b = el_gguf_tensor_at(sort_g, *(const int *)pb)->name;
-    int la = layer_of(a), lb = layer_of(b);
-    if (la != lb) return la < lb ? -1 : 1;
-    return strcmp(a, b);
+    const sort_key *a = pa, *b = pb;
+    if (a->layer != b->layer) return a->layer < b->layer ? -1 : 1;
+    return strcmp(a->name, b->name);
 }
 
 /* ---- the policy --------------------------------------------------------------------------- */
@@ -356,11 +359,20 @@ int el_quantize_plan(const el_gguf *g, int ftype, int *types, bool *fallback, in
     model_info mi;
     read_model_info(g, &mi);
     int *ord = malloc((size_t)(n ? n : 1) * sizeof *ord);
-    if (!ord) return el_errf(err, errlen, "out of memory");
-    for (int i = 0; i < n; i++)
-        ord[i] = i;
-    sort_g = g; /* qsort has no context argument in C11; the plan is not called concurrently */
-    qsort(ord, (size_t)n, sizeof *ord, cmp_tensors);
+    sort_key *keys = malloc((size_t)(n ? n : 1) * sizeof *keys);
+    if (!ord || !keys) {
+        free(ord);
+        free(keys);
+        return el_errf(err, errlen, "out of memory");
+    }
+    for (int i = 0; i < n; i++) {
+        const char *name = el_gguf_tensor_at(g, i)->name;
+        keys[i] = (sort_key){layer_of(name), name, i};
+    }
+    qsort(keys, (size_t)n, sizeof *keys, cmp_tensors);
+    for (int k = 0; k < n; k++)
+        ord[k] = keys[k].index;
+    free(keys);
 
     counters c = {0, 0, 0, 0};
     const bool mixed = el_type_traits(dtype)->is_quantized;
