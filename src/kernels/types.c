@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <strings.h>
 
+#include "kernels/dispatch.h"
 #include "kernels/quants.h"
 
 /* clang-format off */
@@ -48,7 +49,10 @@ static el_type_info traits[EL_TYPE_COUNT] = {
 
 static pthread_once_t traits_once = PTHREAD_ONCE_INIT;
 
-static void traits_init(void) { el_quants_register(traits); }
+static void traits_init(void) {
+    el_quants_register(traits);
+    el_kernels_dispatch(traits); /* SIMD variants for this CPU over the reference kernels */
+}
 
 const el_type_info *el_type_traits(int t) {
     if (t < 0 || t >= EL_TYPE_COUNT || !traits[t].name) return NULL;

@@ -1,0 +1,101 @@
+/* kernels/dispatch.c — builds, once, the kernel table of every level of this architecture
+ * (reference kernels with each level's SIMD variants laid over those of the level below) and
+ * points the traits table at the level el_cpu_get() reports.
+ *
+ * This file is the only place that knows which ISA files exist: the #if per architecture
+ * below picks the fill functions the Makefile compiled (src/kernels/x86/ on x86-64,
+ * src/kernels/arm/ on aarch64). Nothing else in the tree tests ISA macros.
+ *
+ * Memory: one static table, EL_CPU_LEVEL_COUNT x EL_TYPE_COUNT entries (a few KiB), written
+ * once under pthread_once and read-only afterwards, so lookups need no lock. The traits
+ * pointers are written once, inside types.c's own pthread_once.
+ */
+#include "kernels/dispatch.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "kernels/cpu.h"
+
+/* The chain of this architecture, lowest first, and the fill function of each level. */
+typedef void (*fill_fn)(el_quant_kernels *k);
+typedef struct {
+    el_cpu_level level;
+    fill_fn fill; /* NULL for scalar */
+} chain_entry;
+
+static const chain_entry chain[] = {
+    {EL_CPU_SCALAR, NULL},
+#if defined(__x86_64__)
+    {EL_CPU_AVX2, el_kernels_fill_avx2},
+    {EL_CPU_AVX512, el_kernels_fill_avx512},
+#elif defined(__aarch64__)
+    {EL_CPU_NEON, el_kernels_fill_neon},
+    {EL_CPU_DOTPROD, el_kernels_fill_dotprod},
+    {EL_CPU_I8MM, el_kernels_fill_i8mm},
+#endif
+};
+#define N_CHAIN ((int)(sizeof chain / sizeof chain[0]))
+
+static el_quant_kernels tables[N_CHAIN][EL_TYPE_COUNT];
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+static int active = 0; /* chain index traits point at */
+
+static void build_tables(void) {
+    for (int t = 0; t < EL_TYPE_COUNT; t++)
+        tables[0][t] = *el_quants_ref(t);
+    for (int c = 1; c < N_CHAIN; c++) {
+        memcpy(tables[c], tables[c - 1], sizeof tables[c]);
+        chain[c].fill(tables[c]);
+    }
+}
+
+static int chain_index(int level) {
+    for (int c = 0; c < N_CHAIN; c++)
+        if ((int)chain[c].level == level) return c;
+    return -1;
+}
+
+const el_quant_kernels *el_kernels_for_level(int level, int t) {
+    const int c = chain_index(level);
+    if (c < 0 || t < 0 || t >= EL_TYPE_COUNT) return NULL;
+    pthread_once(&tables_once, build_tables);
+    return &tables[c][t];
+}
+
+bool el_kernels_level_available(int level) {
+    const int c = chain_index(level);
+    if (c < 0) return false;
+    /* the chain is ordered, and cpu.c's `detected` is the best level the hardware runs */
+    return c <= chain_index(el_cpu_get()->detected);
+}
+
+int el_kernels_levels(int *out, int cap) {
+    for (int c = 0; c < N_CHAIN && c < cap; c++)
+        out[c] = chain[c].level;
+    return N_CHAIN;
+}
+
+const char *el_kernels_level_name(int level) {
+    return chain_index(level) >= 0 ? el_cpu_level_name((el_cpu_level)level) : "?";
+}
+
+int el_kernels_active_level(void) {
+    el_type_traits(EL_TYPE_F32); /* runs the dispatch if nothing has yet (and orders the read) */
+    return chain[active].level;
+}
+
+void el_kernels_dispatch(el_type_info *traits) {
+    int c = chain_index(el_cpu_get()->level);
+    if (c < 0) c = 0; /* a level of another architecture cannot be reported, but be safe */
+    pthread_once(&tables_once, build_tables);
+    for (int t = 0; t < EL_TYPE_COUNT; t++) {
+        if (!traits[t].name) continue;
+        traits[t].to_float = tables[c][t].to_float;
+        traits[t].from_float = tables[c][t].from_float;
+        traits[t].vec_dot = tables[c][t].vec_dot;
+    }
+    active = c;
+    el_log(EL_LOG_DEBUG, "kernels: %s", el_kernels_level_name(chain[c].level));
+}

@@ -1,0 +1,64 @@
+/* kernels/dispatch.h — which kernels run: the scalar reference (quants.c) or a SIMD variant
+ * for the CPU we are on, chosen once at start-up.
+ *
+ * Kernel levels are kernels/cpu.h's EL_CPU_* levels. They form one chain per architecture,
+ * each level a superset of the one below it:
+ *   x86-64:  scalar < avx2 (AVX2+FMA+F16C) < avx512 (F/BW/VL/DQ + VNNI + BF16)
+ *   aarch64: scalar < neon < dotprod (+fp16) < i8mm
+ * The kernels of a level are the ones of the level below with the level's own variants laid
+ * over them, so a level only carries the kernels that beat the level below (measured with
+ * bench/kernels.c); everything else falls through to the reference.
+ *
+ * Every SIMD kernel computes the same integer sums as the reference, in another float order:
+ * vec_dot differs from the reference by float rounding only; the activation quantizers
+ * (from_float of Q8_0, Q8_1, Q8_K, F16, BF16) write the reference's bytes exactly for finite
+ * input (tests/unit/test_kernels.c checks both). Inputs the reference never produces are
+ * outside that promise: int8 quants of -128 in Q8_0 weights or activations (the SIMD sign
+ * trick negates them as 8-bit values) and non-finite floats given to a quantizer (the output
+ * is deterministic and the kernel safe, but may differ from the reference's bytes).
+ */
+#ifndef EL_DISPATCH_H
+#define EL_DISPATCH_H
+
+#include <stdbool.h>
+
+#include "kernels/quants.h"
+#include "kernels/types.h"
+
+/* Replaces traits[t]'s to_float / from_float / vec_dot with the kernels of the level
+ * el_cpu_get() reports (which EL_CPU_FEATURES or el_cpu_set_max_level may have lowered).
+ * Called once by types.c's traits init, inside its pthread_once: it must not (and does not)
+ * call el_type_traits. */
+void el_kernels_dispatch(el_type_info *traits);
+
+/* The kernels of type t at `level` (an EL_CPU_* value): the level's variants over the
+ * reference. NULL when t is not a known type id or level is not a level of this build's
+ * architecture. Whether the machine can run them is el_kernels_level_available's business:
+ * calling a kernel of an unavailable level raises SIGILL. */
+const el_quant_kernels *el_kernels_for_level(int level, int t);
+
+/* True when this machine can execute the kernels of `level` (hardware and OS support,
+ * ignoring any forced cap). The scalar level is always available. */
+bool el_kernels_level_available(int level);
+
+/* The levels of this architecture's chain, lowest (scalar) first: writes up to cap of them
+ * into out and returns how many there are. */
+int el_kernels_levels(int *out, int cap);
+
+/* Short name of a level ("scalar", "avx2", ...), "?" for a value that is not a level. */
+const char *el_kernels_level_name(int level);
+
+/* The level the traits table points at (runs the dispatch first if it has not run). */
+int el_kernels_active_level(void);
+
+/* ---- for the ISA files only ---------------------------------------------------------------
+ * Each fills the entries of k[EL_TYPE_COUNT] it has kernels for and leaves the others. The
+ * table it receives already holds the level below, so a variant not worth having is simply
+ * not set. Defined only on the architecture the file compiles for. */
+void el_kernels_fill_avx2(el_quant_kernels *k);
+void el_kernels_fill_avx512(el_quant_kernels *k);
+void el_kernels_fill_neon(el_quant_kernels *k);
+void el_kernels_fill_dotprod(el_quant_kernels *k);
+void el_kernels_fill_i8mm(el_quant_kernels *k);
+
+#endif
