@@ -11,6 +11,7 @@ static const el_cli_cmd commands[] = {
     {"bench", cmd_bench, "prefill and decode speed like llama-bench, with memory bandwidth"},
     {"perplexity", cmd_perplexity, "perplexity over a text file, computed as llama-perplexity does"},
     {"quantize", cmd_quantize, "re-encode weights (Q4_K_M, Q8_0, ...) like llama-quantize"},
+    {"synth", cmd_synth, "random-weight GGUF of any architecture, shape and type (for tests)"},
 };
 
 static void usage(FILE *f) {
