@@ -166,6 +166,7 @@ def main():
     w(" *   python3 tools/gen_unicode.py > src/tok/unicode_tables.c\n")
     w(" * Layouts are documented in tok/unicode.h. */\n")
     w('#include "tok/unicode.h"\n\n')
+    w("// clang-format off\n")
 
     def emit(decl, items, per_line):
         w(decl + " = {\n")

@@ -273,18 +273,16 @@ static int get_flag(const el_gguf *g, const char *key, bool *v, char *err, size_
     return 0;
 }
 
-/* Reads an optional token-id key. A negative value means "none". strict: an id outside
- * the vocabulary is an error (otherwise warned about and ignored, as llama.cpp does). */
+/* Reads an optional token-id key. A negative value or 0xFFFFFFFF (converters' "-1") leaves
+ * the default, as llama.cpp does. strict: another id outside the vocabulary is an error
+ * (otherwise it is warned about and ignored, as llama.cpp does). */
 static int get_id(const el_tok *t, const el_gguf *g, const char *key, int32_t *id, bool strict,
                   char *err, size_t errlen) {
     int64_t v;
     int r = el_gguf_get_i64(g, key, &v);
     if (r == -1) return 0;
     if (r == -2) return el_errf(err, errlen, "%s is not an integer", key);
-    if (v < 0) {
-        *id = -1;
-        return 0;
-    }
+    if (v < 0 || v == (int64_t)UINT32_MAX) return 0;
     if (v >= t->n_vocab) {
         if (strict)
             return el_errf(err, errlen, "%s = %lld is outside the vocabulary (%d tokens)", key,

@@ -4,6 +4,7 @@
  * Layouts are documented in tok/unicode.h. */
 #include "tok/unicode.h"
 
+// clang-format off
 const uint32_t el_unicode_cat_ranges[2273] = {
     0x00000080, 0x00002008, 0x00002120, 0x00002440, 0x00002520, 0x00002B40, 0x00002C20, 0x00003002,
     0x00003A20, 0x00003C40, 0x00003F20, 0x00004104, 0x00005B20, 0x00005E40, 0x00005F20, 0x00006040,
