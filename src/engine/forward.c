@@ -27,8 +27,11 @@
 
 typedef void (*par_fn)(void *ctx, int ith, int nth);
 
-static void run_par(el_session *s, par_fn fn, void *ctx) {
-    if (s->pool && s->n_threads > 1)
+/* Runs fn over the pool when the job is worth waking the other threads for: `work` is the
+ * job's size in multiply-adds. Below ~64K per thread the wake-up and barrier (microseconds,
+ * far more on a loaded machine) cost more than the work; such jobs run on the caller. */
+static void run_par(el_session *s, par_fn fn, void *ctx, double work) {
+    if (s->pool && s->n_threads > 1 && work >= 65536.0 * s->n_threads)
         el_pool_run(s->pool, fn, ctx);
     else
         fn(ctx, 0, 1);
@@ -100,14 +103,11 @@ static void matmul(el_session *s, const el_weight *w, const float *x, int ldx, i
         size_t xrow = el_row_size(ti->vec_dot_type, w->n_in);
         quant_ctx qc = {.x = x, .ldx = ldx, .n = (int)w->n_in, .T = T, .xq = s->xq,
                         .xrow = xrow, .q = vt->from_float};
-        if (T > 1)
-            run_par(s, quant_rows, &qc);
-        else
-            quant_rows(&qc, 0, 1);
+        run_par(s, quant_rows, &qc, (double)T * (double)w->n_in);
         mc.xq = s->xq;
         mc.xrow = xrow;
     }
-    run_par(s, matmul_rows, &mc);
+    run_par(s, matmul_rows, &mc, (double)T * (double)w->n_in * (double)w->n_out);
 }
 
 /* ---- RoPE ---------------------------------------------------------------------------- */
@@ -245,7 +245,8 @@ void el_forward(el_session *s, const el_batch *b, int32_t n_out) {
             el_kv_store(&s->kv, l, b->seq ? b->seq[t] : 0, b->pos[t], k, s->v + (size_t)t * vd);
         }
         attn_ctx ac = {.s = s, .b = b, .layer = l, .T = T};
-        run_par(s, attn_heads, &ac);
+        run_par(s, attn_heads, &ac,
+                (double)T * hp->n_head * (hp->head_dim + hp->head_dim_v) * (b->pos[T - 1] + 1));
         matmul(s, &L->wo, s->att, od, T, s->xn, d);
         for (size_t i = 0; i < (size_t)T * d; i++) s->x[i] += s->xn[i];
 
