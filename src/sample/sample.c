@@ -1,18 +1,22 @@
 /* sample/sample.c — the sampler chain, its PRNG, and log-softmax helpers.
  *
- * Owns: one el_sampler per generation stream. The candidate array (one el_token_prob per
- * vocab entry) is rebuilt from the logits on every call; truncation samplers shrink it in
- * place (top-k by an in-place heap, O(n log k); top-p sorts only what survives, or only the
- * best 256 first when nothing truncated before it). Penalty state is a per-token counter plus
- * either a ring of the last `penalty_last_n` accepted tokens or, for "whole history", the
- * list of distinct tokens seen.
+ * Owns: one el_sampler per generation stream. Each sample reads the logits (through a
+ * working copy only when logit bias or penalties change some of them), and fills the
+ * candidate array with what can survive: top-k streams the logits through a k-entry heap
+ * (O(n log k), usually one comparison per token); without top-k every finite token is a
+ * candidate. Truncation then shrinks the candidates in place. Top-p first tries the best 256
+ * (sorted), which is where peaked distributions end; otherwise it, like typical, finds its
+ * cut with a mass-guided quickselect (expected O(n)) and sorts only the survivors. Penalty
+ * state is a per-token counter plus either a ring of the last `penalty_last_n` accepted
+ * tokens or, for "whole history", the list of distinct tokens seen.
  *
- * Invariants: cand[0..n_cand) never holds a -inf or NaN logit after compaction; ids are
- * unique, so "logit descending, then id ascending" is a strict total order and every sort
- * and selection is deterministic for a given input.
+ * Invariants: candidates never hold a -inf or NaN logit; ids are unique, so "logit
+ * descending, then id ascending" is a strict total order and every selection and sort is
+ * deterministic for a given input (ties always go to the lower id).
  *
- * Memory: everything is allocated in el_sampler_new (about 20 bytes per vocab entry with
- * penalties on, 16 without); sample/accept/reset allocate nothing.
+ * Memory: everything is allocated in el_sampler_new (16 bytes per vocab entry, plus 8 with
+ * penalties or 4 with only a logit bias); sample/accept/reset allocate nothing (sorting is
+ * an in-place heap sort, not qsort, which may malloc).
  *
  * PRNG: xoshiro256** seeded through splitmix64 (both public-domain algorithms by Vigna and
  * Blackman); doubles in [0,1) from the top 53 bits.
@@ -29,8 +33,8 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Top-p over an unsorted, untruncated vocab first sorts only this many best candidates and
- * falls back to a full sort when their mass is below top_p. */
+/* Top-p over more than TOP_P_PARTIAL_MIN candidates first sorts only the best TOP_P_FIRST and
+ * falls back to the quickselect when their mass is below top_p. */
 #define TOP_P_FIRST 256
 #define TOP_P_PARTIAL_MIN 1024
 
@@ -38,6 +42,7 @@ struct el_sampler {
     el_sampler_params p; /* copy; p.logit_bias points at bias below */
     int32_t n_vocab;
     el_token_prob *cand; /* (n_vocab) */
+    float *adj;          /* (n_vocab) logits after bias + penalties; NULL when neither is on */
     int32_t n_cand;      /* survivors of the last sample */
     el_logit_bias *bias; /* (p.n_logit_bias) */
     bool penalties;      /* any penalty active */
@@ -172,6 +177,10 @@ el_sampler *el_sampler_new(const el_sampler_params *p, int32_t n_vocab, char *er
     /* n_vocab > 0 fits int32, so these products fit size_t on every target we build for */
     s->cand = malloc((size_t)n_vocab * sizeof *s->cand);
     if (!s->cand) goto oom;
+    if (s->penalties || p->n_logit_bias > 0) {
+        s->adj = malloc((size_t)n_vocab * sizeof *s->adj);
+        if (!s->adj) goto oom;
+    }
     if (p->n_logit_bias > 0) {
         s->bias = malloc((size_t)p->n_logit_bias * sizeof *s->bias);
         if (!s->bias) goto oom;
@@ -201,6 +210,7 @@ oom:
 void el_sampler_free(el_sampler *s) {
     if (!s) return;
     free(s->cand);
+    free(s->adj);
     free(s->bias);
     free(s->count);
     free(s->ring);
@@ -254,18 +264,12 @@ static inline bool better(const el_token_prob *a, const el_token_prob *b) {
     return a->logit > b->logit || (a->logit == b->logit && a->id < b->id);
 }
 
-static int cmp_better(const void *pa, const void *pb) {
-    const el_token_prob *a = pa, *b = pb;
-    return better(a, b) ? -1 : better(b, a) ? 1 : 0;
+/* typical: lower score first, then the usual order */
+static inline bool typical_before(const el_token_prob *a, const el_token_prob *b) {
+    return a->aux < b->aux || (a->aux == b->aux && better(a, b));
 }
 
-/* typical: lower score first, then the usual order */
-static int cmp_typical(const void *pa, const void *pb) {
-    const el_token_prob *a = pa, *b = pb;
-    if (a->aux < b->aux) return -1;
-    if (a->aux > b->aux) return 1;
-    return cmp_better(pa, pb);
-}
+typedef bool (*before_fn)(const el_token_prob *a, const el_token_prob *b);
 
 static inline void swap_tp(el_token_prob *a, el_token_prob *b) {
     el_token_prob t = *a;
@@ -273,26 +277,65 @@ static inline void swap_tp(el_token_prob *a, el_token_prob *b) {
     *b = t;
 }
 
-/* min-heap by `better` (the worst candidate at the root) over h[0..n) */
-static void sift_down(el_token_prob *h, int32_t n, int32_t i) {
+/* Heap over h[0..n) whose root is the element that sorts last under `before`. */
+static inline void sift_down(el_token_prob *h, int32_t n, int32_t i, before_fn before) {
     for (;;) {
         int32_t l = 2 * i + 1, w = i;
-        if (l < n && better(&h[w], &h[l])) w = l;
-        if (l + 1 < n && better(&h[w], &h[l + 1])) w = l + 1;
+        if (l < n && before(&h[w], &h[l])) w = l;
+        if (l + 1 < n && before(&h[w], &h[l + 1])) w = l + 1;
         if (w == i) return;
         swap_tp(&h[i], &h[w]);
         i = w;
     }
 }
 
-/* Moves the k best of a[0..n) into a[0..k) (unordered). 0 < k < n. */
-static void select_top(el_token_prob *a, int32_t n, int32_t k) {
+/* In-place heap sort (not qsort: glibc's allocates a merge buffer for large arrays, and this
+ * path must not allocate). O(n log n) worst case; `before` is a strict total order here, so
+ * the result is fully determined. */
+static void sort_by(el_token_prob *a, int32_t n, before_fn before) {
+    for (int32_t i = n / 2 - 1; i >= 0; i--)
+        sift_down(a, n, i, before);
+    for (int32_t end = n - 1; end > 0; end--) {
+        swap_tp(&a[0], &a[end]); /* the last-sorting element goes to the back */
+        sift_down(a, end, 0, before);
+    }
+}
+
+/* The k best tokens of x[0..n) into h[0..k) (unordered); returns how many (fewer when fewer
+ * than k tokens are above -inf). O(n log k), reading x only: most tokens are rejected by one
+ * comparison with the worst kept so far. NaN and -inf are skipped. */
+static int32_t select_top(const float *x, int32_t n, el_token_prob *h, int32_t k) {
+    int32_t m = 0, i = 0;
+    for (; i < n && m < k; i++) { /* fill: sift up, the worst stays at the root */
+        if (!(x[i] > -INFINITY)) continue;
+        el_token_prob t = {.id = i, .logit = x[i]};
+        int32_t j = m++;
+        while (j > 0 && better(&h[(j - 1) / 2], &t)) {
+            h[j] = h[(j - 1) / 2];
+            j = (j - 1) / 2;
+        }
+        h[j] = t;
+    }
+    /* ids arrive in increasing order, so a tie with the worst kept loses: only a strictly
+     * greater logit gets in (NaN compares false and stays out) */
+    float thr = m > 0 ? h[0].logit : INFINITY;
+    for (; i < n; i++) {
+        if (!(x[i] > thr)) continue;
+        h[0] = (el_token_prob){.id = i, .logit = x[i]};
+        sift_down(h, k, 0, better);
+        thr = h[0].logit;
+    }
+    return m;
+}
+
+/* In place over c[0..n): the k best into c[0..k) (unordered). 0 < k < n. */
+static void select_top_inplace(el_token_prob *c, int32_t n, int32_t k) {
     for (int32_t i = k / 2 - 1; i >= 0; i--)
-        sift_down(a, k, i);
+        sift_down(c, k, i, better);
     for (int32_t i = k; i < n; i++) {
-        if (better(&a[i], &a[0])) {
-            swap_tp(&a[0], &a[i]);
-            sift_down(a, k, 0);
+        if (better(&c[i], &c[0])) {
+            swap_tp(&c[0], &c[i]);
+            sift_down(c, k, 0, better);
         }
     }
 }
@@ -313,16 +356,15 @@ static void softmax(el_token_prob *c, int32_t n) {
         c[i].p = (float)(c[i].p / sum);
 }
 
-static void apply_penalties(el_sampler *s) {
+static void apply_penalties(el_sampler *s, float *x) {
     const el_sampler_params *p = &s->p;
-    el_token_prob *c = s->cand; /* still indexed by id here */
     int32_t *count = s->count;
 #define PENALIZE(id, n)                                                                            \
     do {                                                                                           \
-        float x_ = c[id].logit;                                                                    \
+        float x_ = x[id];                                                                          \
         x_ = x_ <= 0 ? x_ * p->repeat_penalty : x_ / p->repeat_penalty;                            \
         x_ -= (float)(n)*p->frequency_penalty + p->presence_penalty;                               \
-        c[id].logit = isnan(x_) ? -INFINITY : x_;                                                  \
+        x[id] = isnan(x_) ? -INFINITY : x_;                                                        \
     } while (0)
     if (p->penalty_last_n > 0) {
         /* each distinct id once: flip its count negative after use, restore after */
@@ -346,32 +388,78 @@ static void apply_penalties(el_sampler *s) {
 #undef PENALIZE
 }
 
-/* Length of the shortest prefix of c[0..n) (sorted) whose mass reaches target (at least
- * one), or 0 when the mass of all n never reaches it. */
-static int32_t cut_mass(const el_token_prob *c, int32_t n, double target) {
+/* Mass reaching a target: top-p keeps the shortest prefix with mass >= p, typical (as
+ * llama.cpp) the shortest with mass > p. */
+static inline bool reaches(double mass, double target, bool strict) {
+    return strict ? mass > target : mass >= target;
+}
+
+/* Rearranges c[0..n) so that c[0..k) holds the first k under `before` (unordered), for the
+ * smallest k (>= 1) whose mass reaches target; returns k (n when the total never reaches
+ * it). Quickselect with pivots from a fixed xorshift sequence: expected O(n), and the same
+ * input always takes the same steps. */
+static int32_t select_mass(el_token_prob *c, int32_t n, double target, bool strict,
+                           before_fn before) {
+    int32_t lo = 0, hi = n; /* c[0..lo) is taken, c[lo..hi) undecided, c[hi..n) dropped */
+    double need = target;
+    uint32_t r = 0x9E3779B9u;
+    while (lo < hi) {
+        r ^= r << 13;
+        r ^= r >> 17;
+        r ^= r << 5;
+        swap_tp(&c[lo + (int32_t)(r % (uint32_t)(hi - lo))], &c[hi - 1]);
+        el_token_prob piv = c[hi - 1];
+        int32_t store = lo;
+        double mass = 0; /* of the elements before the pivot */
+        for (int32_t i = lo; i < hi - 1; i++) {
+            if (before(&c[i], &piv)) {
+                mass += c[i].p;
+                swap_tp(&c[i], &c[store++]);
+            }
+        }
+        swap_tp(&c[store], &c[hi - 1]); /* pivot between the earlier and the later ones */
+        if (store > lo && reaches(mass, need, strict)) {
+            hi = store; /* the cut is among the earlier ones */
+        } else if (reaches(mass + piv.p, need, strict)) {
+            return store + 1;
+        } else {
+            need -= mass + piv.p; /* take the earlier ones and the pivot */
+            lo = store + 1;
+        }
+    }
+    return lo > 0 ? lo : 1;
+}
+
+/* Smallest k >= 1 whose prefix mass of the sorted c[0..n) reaches target, or 0 if none. */
+static int32_t cut_sorted(const el_token_prob *c, int32_t n, double target, bool strict) {
     double cum = 0;
     for (int32_t i = 0; i < n; i++) {
         cum += c[i].p;
-        if (cum >= target) return i + 1;
+        if (reaches(cum, target, strict)) return i + 1;
     }
     return 0;
 }
 
-static int32_t apply_top_p(el_token_prob *c, int32_t n, float top_p, bool *sorted) {
+/* Keeps the shortest prefix under `before` whose mass reaches target; sorts only the
+ * survivors. The selection sums in partition order and the final count re-sums in sorted
+ * order, so they can differ only by rounding (then the sorted count, if any, wins). */
+static int32_t cut_by_mass(el_token_prob *c, int32_t n, double target, bool strict,
+                           before_fn before) {
+    int32_t k = select_mass(c, n, target, strict, before);
+    sort_by(c, k, before);
+    int32_t k2 = cut_sorted(c, k, target, strict);
+    return k2 > 0 ? k2 : k;
+}
+
+static int32_t apply_top_p(el_token_prob *c, int32_t n, float top_p) {
     softmax(c, n);
-    if (!*sorted && n > TOP_P_PARTIAL_MIN) {
-        select_top(c, n, TOP_P_FIRST);
-        qsort(c, TOP_P_FIRST, sizeof *c, cmp_better);
-        int32_t k = cut_mass(c, TOP_P_FIRST, top_p);
-        if (k > 0) {
-            *sorted = true;
-            return k;
-        }
+    if (n > TOP_P_PARTIAL_MIN) { /* peaked distributions end inside the best 256 */
+        select_top_inplace(c, n, TOP_P_FIRST);
+        sort_by(c, TOP_P_FIRST, better);
+        int32_t k = cut_sorted(c, TOP_P_FIRST, top_p, false);
+        if (k > 0) return k;
     }
-    if (!*sorted) qsort(c, (size_t)n, sizeof *c, cmp_better);
-    *sorted = true;
-    int32_t k = cut_mass(c, n, top_p);
-    return k > 0 ? k : n;
+    return cut_by_mass(c, n, top_p, false, better);
 }
 
 static int32_t apply_typical(el_token_prob *c, int32_t n, float typ) {
@@ -381,13 +469,7 @@ static int32_t apply_typical(el_token_prob *c, int32_t n, float typ) {
         if (c[i].p > 0) h -= (double)c[i].p * log((double)c[i].p);
     for (int32_t i = 0; i < n; i++)
         c[i].aux = c[i].p > 0 ? (float)fabs(-log((double)c[i].p) - h) : INFINITY;
-    qsort(c, (size_t)n, sizeof *c, cmp_typical);
-    double cum = 0;
-    for (int32_t i = 0; i < n; i++) {
-        cum += c[i].p;
-        if (cum > typ) return i + 1; /* strict, as llama.cpp */
-    }
-    return n;
+    return cut_by_mass(c, n, typ, true, typical_before);
 }
 
 static int32_t apply_min_p(el_token_prob *c, int32_t n, float min_p) {
@@ -434,39 +516,44 @@ int32_t el_sampler_sample(el_sampler *s, const float *logits) {
     el_token_prob *c = s->cand;
     int32_t n = s->n_vocab;
     s->n_cand = 0;
-    for (int32_t i = 0; i < n; i++) {
-        float x = logits[i];
-        c[i] = (el_token_prob){.id = i, .logit = isnan(x) ? -INFINITY : x};
-    }
-    for (int32_t j = 0; j < p->n_logit_bias; j++) {
-        float x = c[s->bias[j].id].logit + s->bias[j].bias;
-        c[s->bias[j].id].logit = isnan(x) ? -INFINITY : x; /* -inf + inf: banned wins */
-    }
-    if (s->penalties) apply_penalties(s);
 
-    if (p->temp <= 0) { /* greedy: first strict maximum in id order */
-        int32_t best = -1;
+    /* x: the logits after bias and penalties (a working copy only when either is on) */
+    const float *x = logits;
+    if (s->adj) {
+        memcpy(s->adj, logits, (size_t)n * sizeof *s->adj);
+        for (int32_t j = 0; j < p->n_logit_bias; j++) {
+            float v = s->adj[s->bias[j].id] + s->bias[j].bias;
+            s->adj[s->bias[j].id] = isnan(v) ? -INFINITY : v; /* -inf + inf: banned wins */
+        }
+        if (s->penalties) apply_penalties(s, s->adj);
+        x = s->adj;
+    }
+
+    if (p->temp <= 0) { /* greedy: the lowest id holding the maximum; NaN never compares > */
+        float bx = -INFINITY;
         for (int32_t i = 0; i < n; i++)
-            if (c[i].logit > -INFINITY && (best < 0 || c[i].logit > c[best].logit)) best = i;
-        if (best < 0) return -1;
-        c[0] = (el_token_prob){.id = best, .logit = c[best].logit, .p = 1.0f};
+            bx = x[i] > bx ? x[i] : bx; /* vectorisable */
+        if (!(bx > -INFINITY)) return -1;
+        int32_t best = 0;
+        while (x[best] != bx)
+            best++;
+        c[0] = (el_token_prob){.id = best, .logit = bx, .p = 1.0f};
         s->n_cand = 1;
         return best;
     }
 
-    int32_t k = 0;
-    for (int32_t i = 0; i < n; i++)
-        if (c[i].logit > -INFINITY) c[k++] = c[i];
-    n = k;
+    if (p->top_k > 0 && p->top_k < n) {
+        n = select_top(x, n, c, p->top_k);
+    } else {
+        int32_t k = 0;
+        for (int32_t i = 0; i < n; i++)
+            if (x[i] > -INFINITY) c[k++] = (el_token_prob){.id = i, .logit = x[i]};
+        n = k;
+    }
     if (n == 0) return -1;
 
-    bool sorted = false;
-    if (p->top_k > 0 && p->top_k < n) {
-        select_top(c, n, p->top_k);
-        n = p->top_k;
-    }
     if (p->typical_p < 1.0f && n > 1) n = apply_typical(c, n, p->typical_p);
-    if (p->top_p < 1.0f && n > 1) n = apply_top_p(c, n, p->top_p, &sorted);
+    if (p->top_p < 1.0f && n > 1) n = apply_top_p(c, n, p->top_p);
     if (p->min_p > 0.0f && n > 1) n = apply_min_p(c, n, p->min_p);
     s->n_cand = n;
     return draw(s, c, n, p->temp);

@@ -278,6 +278,100 @@ static void test_typical(void) {
     el_sampler_free(s);
 }
 
+/* naive reference for top-p / typical: double softmax, full sort, cumulative cut */
+typedef struct ref_tok {
+    int32_t id;
+    double logit, p, score;
+} ref_tok;
+
+static int ref_by_logit(const void *a, const void *b) {
+    const ref_tok *x = a, *y = b;
+    if (x->logit != y->logit) return x->logit > y->logit ? -1 : 1;
+    return x->id < y->id ? -1 : 1;
+}
+
+static int ref_by_score(const void *a, const void *b) {
+    const ref_tok *x = a, *y = b;
+    if (x->score != y->score) return x->score < y->score ? -1 : 1;
+    return ref_by_logit(a, b);
+}
+
+/* survivors (as a 0/1 map over ids) of top-p (typical = 0) or typical (typical = 1) */
+static int ref_mass_cut(const float *l, int n, double target, int typical, unsigned char *keep) {
+    ref_tok *t = malloc((size_t)n * sizeof *t);
+    if (!t) return -1;
+    double m = -INFINITY, z = 0, h = 0;
+    for (int i = 0; i < n; i++)
+        m = l[i] > m ? l[i] : m;
+    for (int i = 0; i < n; i++)
+        z += exp(l[i] - m);
+    for (int i = 0; i < n; i++) {
+        t[i] = (ref_tok){.id = i, .logit = l[i], .p = exp(l[i] - m) / z};
+        h -= t[i].p * log(t[i].p);
+    }
+    for (int i = 0; i < n; i++)
+        t[i].score = fabs(-log(t[i].p) - h);
+    qsort(t, (size_t)n, sizeof *t, typical ? ref_by_score : ref_by_logit);
+    double cum = 0;
+    int k = n;
+    for (int i = 0; i < n; i++) {
+        cum += t[i].p;
+        if (typical ? cum > target : cum >= target) {
+            k = i + 1;
+            break;
+        }
+    }
+    memset(keep, 0, (size_t)n);
+    for (int i = 0; i < k; i++)
+        keep[t[i].id] = 1;
+    free(t);
+    return k;
+}
+
+static void test_cut_vs_reference(void) {
+    enum { N = 3000 };
+    float *l = malloc(N * sizeof *l);
+    unsigned char *keep = malloc(N);
+    REQUIRE(l && keep, "alloc");
+    uint64_t x = 7;
+    for (int shape = 0; shape < 3; shape++) {
+        for (int i = 0; i < N; i++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            double u = (double)(x >> 11) * 0x1.0p-53;
+            l[i] = shape == 0   ? (float)(u * 0.5)        /* nearly flat */
+                   : shape == 1 ? (float)(u * 8.0)        /* spread */
+                                : (float)(-30.0 * u * u); /* a peak among a long tail */
+        }
+        const float cuts[] = {0.05f, 0.3f, 0.6f, 0.9f, 0.99f};
+        for (int typ = 0; typ < 2; typ++) {
+            for (size_t ci = 0; ci < EL_ARRAY_LEN(cuts); ci++) {
+                el_sampler_params p = plain();
+                if (typ)
+                    p.typical_p = cuts[ci];
+                else
+                    p.top_p = cuts[ci];
+                el_sampler *s = mk(&p, N);
+                REQUIRE(s, "sampler");
+                el_sampler_sample(s, l);
+                const el_token_prob *c;
+                int32_t n = el_sampler_candidates(s, &c);
+                int want = ref_mass_cut(l, N, cuts[ci], typ, keep);
+                int in = 0;
+                for (int32_t i = 0; i < n; i++)
+                    in += keep[c[i].id];
+                CHECK(n == want && in == want, "shape %d %s %g: %d survivors, reference %d", shape,
+                      typ ? "typical" : "top_p", (double)cuts[ci], n, want);
+                if (!typ)
+                    for (int32_t i = 1; i < n; i++)
+                        CHECK(c[i].p <= c[i - 1].p, "top-p survivors sorted");
+                el_sampler_free(s);
+            }
+        }
+    }
+    free(l);
+    free(keep);
+}
+
 static void test_temperature(void) {
     el_sampler_params p = plain();
     p.temp = 2.0f;
@@ -862,6 +956,7 @@ int main(int argc, char **argv) {
     RUN(test_top_p);
     RUN(test_min_p);
     RUN(test_typical);
+    RUN(test_cut_vs_reference);
     RUN(test_temperature);
     RUN(test_penalties);
     RUN(test_logit_bias);
