@@ -4,7 +4,8 @@
  *   jinja_parse.c     tokens -> AST (Jinja's grammar, operator precedence included)
  *   jinja_value.c     arena, values, Python str()/repr(), json.dumps, JSON input, equality
  *   jinja_eval.c      the interpreter: scopes, statements, operators, attribute access, calls
- *   jinja_builtins.c  filters, tests, str/dict/list methods, global functions
+ *   jinja_builtins.c  filters and tests, Python-style argument binding
+ *   jinja_methods.c   str/dict/list methods, loop helpers, globals, case mapping, % format
  *   jinja_template.c  el_tmpl_* (the public API), render context, tool-argument probe
  *
  * Semantics follow Python + Jinja2 3.1 (ImmutableSandboxedEnvironment, default Undefined):
@@ -350,6 +351,7 @@ jj_dict *jj_dict_new(jj_ctx *c, size_t cap);
 void jj_dict_init(jj_dict *d);
 jv *jj_dict_get(const jj_dict *d, const char *k, size_t klen);
 void jj_dict_set(jj_ctx *c, jj_dict *d, jj_str *k, jv v); /* replaces in place, else appends */
+jj_list *jj_list_copy(jj_ctx *c, const jj_list *l, int kind);
 
 /* Python semantics */
 bool jj_truthy(jv v);
@@ -416,6 +418,22 @@ bool jj_apply_test(jj_ctx *c, uint32_t pos, int id, const char *name, jv subject
  * an Undefined carrying the sandbox's message for methods that would mutate. */
 bool jj_method(jj_ctx *c, jv self, const char *name, size_t len, jv *out);
 jv jj_call_builtin(jj_ctx *c, uint32_t pos, jv fn, const jj_args *a);
+/* Binds a call's arguments to parameter names as Python does (positional, then keywords;
+ * unknown or repeated ones are errors). out[i] keeps the caller's default unless given. */
+void jj_bind(jj_ctx *c, uint32_t pos, const char *fname, const jj_args *a, int np,
+             const char *const *names, jv *out);
+void jj_no_args(jj_ctx *c, uint32_t pos, const char *fname, const jj_args *a);
+const jj_str *jj_need_str(jj_ctx *c, uint32_t pos, jv v, const char *what);
+int64_t jj_need_int(jj_ctx *c, uint32_t pos, jv v, const char *what);
+
+/* String operations shared by filters and methods (jinja_methods.c). */
+enum { JJ_CASE_UPPER, JJ_CASE_LOWER, JJ_CASE_TITLE, JJ_CASE_CAPITALIZE, JJ_CASE_JINJA_TITLE };
+jj_str *jj_change_case(jj_ctx *c, uint32_t pos, const jj_str *s, int mode);
+jj_str *jj_strip(jj_ctx *c, const jj_str *s, const jj_str *chars, bool left, bool right);
+jj_str *jj_replace(jj_ctx *c, const jj_str *s, const jj_str *old, const jj_str *new_,
+                   int64_t count);
+jj_list *jj_splitlines(jj_ctx *c, const jj_str *s, bool keepends);
+
 /* Python's `format % args` (the subset %s %r %d %i %%). */
 jv jj_format_percent(jj_ctx *c, uint32_t pos, const jj_str *fmt, jv args);
 

@@ -253,6 +253,13 @@ void jj_list_push(jj_ctx *c, jj_list *l, jv v) {
     l->v[l->n++] = v;
 }
 
+jj_list *jj_list_copy(jj_ctx *c, const jj_list *l, int kind) {
+    jj_list *r = jj_list_new(c, l->n, kind);
+    if (l->n) memcpy(r->v, l->v, l->n * sizeof(jv));
+    r->n = l->n;
+    return r;
+}
+
 void jj_dict_init(jj_dict *d) {
     memset(d, 0, sizeof *d);
 }
