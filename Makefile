@@ -124,6 +124,15 @@ cross:
 cross-test: $(TEST_BIN)
 	@EL_TESTDATA=$(TESTDATA) RUNNER="$(RUNNER)" sh tests/run.sh $(TEST_BIN)
 
+## bench-kernels: vec_dot GB/s per weight type and CPU level, one thread (BENCH_ARGS="--mb 256")
+.PHONY: bench-kernels
+bench-kernels: $(BUILD)/bench/kernels
+	$(RUNNER) $(BUILD)/bench/kernels $(BENCH_ARGS)
+
+$(BUILD)/bench/kernels: bench/kernels.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS_ALL) -o $@ $< $(LIB) $(LDLIBS)
+
 ## deps: install the Debian packages the build, tests and CI need (run as root)
 deps:
 	sh tools/deps.sh

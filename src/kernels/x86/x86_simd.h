@@ -2,6 +2,9 @@
  * quants_avx512.c. Everything is static inline and compiled with the including file's ISA
  * flags, so only files built with at least -mavx2 -mfma -mf16c may include it.
  *
+ * Where a helper has a VNNI form it is chosen at compile time (__AVX512VNNI__), which is how
+ * quants_ymm.inc becomes two kernel sets.
+ *
  * Loads are unaligned (block fields sit at odd offsets: a q4_0 block is 18 bytes) and never
  * touch a byte outside the block field they name. */
 #ifndef EL_X86_SIMD_H
@@ -12,6 +15,10 @@
 #include <string.h>
 
 #include "kernels/quants.h"
+
+/* Full unrolling of the short fixed loops inside a block: their trip counts select lanes and
+ * shifts, which are only constants once unrolled. */
+#define EL_UNROLL _Pragma("GCC unroll 8")
 
 static inline float x86_hsum_ps(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -68,16 +75,34 @@ static inline __m256i x86_bits32(const uint8_t *p) {
 }
 
 /* 8 partial sums (int32) of x[j]*y[j] over 32 int8 pairs. x and y in -127..127 (the sign
- * trick: |x| * (y with x's sign), as maddubs wants unsigned * signed; pair sums stay below
- * 2*127*127 < 32767, so maddubs never saturates). */
+ * trick: |x| * (y with x's sign), as maddubs / dpbusd want unsigned * signed; pair sums stay
+ * below 2*127*127 < 32767, so maddubs never saturates). With AVX512-VNNI (+VL) one vpdpbusd
+ * replaces maddubs + madd. */
 static inline __m256i x86_dot_i8(__m256i x, __m256i y) {
-    const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
-    return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+    const __m256i ax = _mm256_sign_epi8(x, x), sy = _mm256_sign_epi8(y, x);
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), ax, sy);
+#else
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), _mm256_set1_epi16(1));
+#endif
 }
 
 /* Same for unsigned x (0..127) and signed y. */
 static inline __m256i x86_dot_u8i8(__m256i x, __m256i y) {
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), x, y);
+#else
     return _mm256_madd_epi16(_mm256_maddubs_epi16(x, y), _mm256_set1_epi16(1));
+#endif
+}
+
+/* acc + the int16 pair products a*b summed into int32 lanes (vpdpwssd with VNNI). */
+static inline __m256i x86_mac_i16(__m256i acc, __m256i a, __m256i b) {
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+    return _mm256_dpwssd_epi32(acc, a, b);
+#else
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b));
+#endif
 }
 
 /* Four vectors of 8 int32 (each within int8 range) -> 32 int8 in order a, b, c, d. */
@@ -131,12 +156,23 @@ static inline __m128i x86_scales_q3_K(const uint8_t *q) {
     return _mm_sub_epi8(_mm_setr_epi32((int)s0, (int)s1, (int)s2, (int)s3), _mm_set1_epi8(32));
 }
 
-/* Shuffle masks for x86_pair_scales: pick int16 lane a of each 128-bit half (a < 8) into all
- * 8 lanes of the low half and lane a+1 into the high half. */
-static inline __m256i x86_pair_mask(int a) {
-    const short lo = (short)((2 * a + 1) << 8 | (2 * a));
-    const short hi = (short)((2 * a + 3) << 8 | (2 * a + 2));
-    return _mm256_setr_epi16(lo, lo, lo, lo, lo, lo, lo, lo, hi, hi, hi, hi, hi, hi, hi, hi);
+/* _mm256_shuffle_epi8 masks that broadcast one int16 lane of each 128-bit half:
+ * x86_lane_pair_mask[a] takes lane a into the low half and lane a+1 into the high half
+ * (a = 0, 2, 4, 6 -> index a/2); x86_lane_mask[a] takes lane a into both halves. Tables, not
+ * computed: a loop-dependent _mm256_setr_epi16 costs a dozen instructions per use. */
+#define X86_W(a) (int8_t)(2 * (a)), (int8_t)(2 * (a) + 1)
+#define X86_W8(a) X86_W(a), X86_W(a), X86_W(a), X86_W(a), X86_W(a), X86_W(a), X86_W(a), X86_W(a)
+static const int8_t x86_lane_pair_mask[4][32] __attribute__((aligned(32))) = {
+    {X86_W8(0), X86_W8(1)}, {X86_W8(2), X86_W8(3)}, {X86_W8(4), X86_W8(5)}, {X86_W8(6), X86_W8(7)}};
+static const int8_t x86_lane_mask[8][32] __attribute__((aligned(32))) = {
+    {X86_W8(0), X86_W8(0)}, {X86_W8(1), X86_W8(1)}, {X86_W8(2), X86_W8(2)}, {X86_W8(3), X86_W8(3)},
+    {X86_W8(4), X86_W8(4)}, {X86_W8(5), X86_W8(5)}, {X86_W8(6), X86_W8(6)}, {X86_W8(7), X86_W8(7)}};
+#undef X86_W8
+#undef X86_W
+
+/* int16 lanes 0..7 of each half of v (the same 8 in both halves), lane a broadcast */
+static inline __m256i x86_bcast_lane16(__m256i v, int a) {
+    return _mm256_shuffle_epi8(v, x86_load256(x86_lane_mask[a]));
 }
 
 #endif
