@@ -28,7 +28,7 @@
 #include "tok/tok_int.h"
 #include "tok/unicode.h"
 
-/* ---- small helpers --------------------------------------------------------------------- */
+/* ---- small helpers ---- */
 
 void tok_vec_push(tok_vec *v, int32_t id) {
     if (v->oom) return;
@@ -103,7 +103,7 @@ static bool is_ascii_space(char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
 }
 
-/* ---- loading ----------------------------------------------------------------------------- */
+/* ---- loading ---- */
 
 typedef struct pre_name {
     const char *name;
@@ -763,7 +763,7 @@ void el_tok_free(el_tok *t) {
     free(t);
 }
 
-/* ---- accessors ---------------------------------------------------------------------------- */
+/* ---- accessors ---- */
 
 int32_t el_tok_n_vocab(const el_tok *t) {
     return t->n_vocab;
@@ -834,7 +834,7 @@ int32_t el_tok_find(const el_tok *t, const char *text, size_t len) {
     return text ? tok_lookup(t, text, len) : -1;
 }
 
-/* ---- special-token partition ---------------------------------------------------------------- */
+/* ---- special-token partition ---- */
 
 /* A piece of the input: raw text [off, off+len) or a special token matched there. */
 typedef struct frag {
@@ -912,7 +912,7 @@ static int partition(const el_tok *t, const char *text, size_t len, bool parse_s
             }
         }
     }
-    qsort(oc, n_oc, sizeof(occ), cmp_occ);
+    if (n_oc) qsort(oc, n_oc, sizeof(occ), cmp_occ);
 
     /* tokens in priority order; each splits the raw fragments at its occurrences, left to
      * right, without overlapping its own previous match (what repeated find() does) */
@@ -975,8 +975,7 @@ static int partition(const el_tok *t, const char *text, size_t len, bool parse_s
     return 0;
 }
 
-/* ---- encode ------------------------------------------------------------------------------------
- */
+/* ---- encode ---- */
 
 int el_tok_encode(const el_tok *t, const char *text, size_t len, bool add_special,
                   bool parse_special, int32_t *out, int cap) {
@@ -1040,13 +1039,12 @@ done:
         free(v.v);
         return -1;
     }
-    if (out && cap > 0) memcpy(out, v.v, EL_MIN(v.n, (size_t)cap) * sizeof(int32_t));
+    if (out && cap > 0 && v.n) memcpy(out, v.v, EL_MIN(v.n, (size_t)cap) * sizeof(int32_t));
     free(v.v);
     return (int)v.n;
 }
 
-/* ---- pieces
- * -------------------------------------------------------------------------------------- */
+/* ---- pieces ---- */
 
 /* A bounded writer: counts every byte, stores the first cap. */
 typedef struct bw {
@@ -1215,8 +1213,7 @@ int el_tok_decode(const el_tok *t, const int32_t *ids, int n, bool remove_specia
     return total > (size_t)INT32_MAX ? -1 : (int)total;
 }
 
-/* ---- streaming ----------------------------------------------------------------------------------
- */
+/* ---- streaming ---- */
 
 void el_tok_stream_init(el_tok_stream *s, const el_tok *t) {
     memset(s, 0, sizeof *s);

@@ -10,7 +10,7 @@
  * if it is not one, its bytes as <0xXX> tokens (unknown token when the vocabulary has none).
  *
  * Cost: O(n log n) for n characters. Memory: the escaped text, one symbol per character and
- * a heap of at most 2n entries, freed before returning.
+ * a heap of at most 3n entries (n initial pairs, two more per merge), freed before returning.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -94,12 +94,7 @@ int tok_spm_encode(const el_tok *t, const char *text, size_t len, tok_vec *out) 
     if (len > UINT32_MAX / 3) return -1;
     /* escape: ' ' -> U+2581 (3 bytes) */
     char *s = malloc(len * 3);
-    sym *sy = malloc(len * sizeof *sy);
-    if (!s || !sy) {
-        free(s);
-        free(sy);
-        return -1;
-    }
+    if (!s) return -1;
     size_t n = 0;
     for (size_t i = 0; i < len; i++) {
         if (text[i] == ' ') {
@@ -108,6 +103,13 @@ int tok_spm_encode(const el_tok *t, const char *text, size_t len, tok_vec *out) 
         } else {
             s[n++] = text[i];
         }
+    }
+    /* one symbol per escaped byte at most: a stray lead byte can swallow the first byte of
+     * an escaped space and leave its other two as symbols of their own */
+    sym *sy = malloc(n * sizeof *sy);
+    if (!sy) {
+        free(s);
+        return -1;
     }
     static const uint8_t lead_len[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
     int32_t ns = 0;
