@@ -447,13 +447,17 @@ static int cmp_i32(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static const el_tok *g_sort_tok; /* only read by cmp_special during the load's qsort */
+/* special-token order: longer text first, then smaller id (keys carry the length, so no
+ * global is needed and loads may run in parallel) */
+typedef struct spec_key {
+    uint32_t len;
+    int32_t id;
+} spec_key;
 
 static int cmp_special(const void *a, const void *b) {
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    uint32_t lx = g_sort_tok->tok[x].len, ly = g_sort_tok->tok[y].len;
-    if (lx != ly) return lx > ly ? -1 : 1;
-    return (x > y) - (x < y);
+    const spec_key *x = a, *y = b;
+    if (x->len != y->len) return x->len > y->len ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
 }
 
 static int build_eog(el_tok *t, char *err, size_t errlen) {
@@ -518,12 +522,16 @@ static int build_specials(el_tok *t, char *err, size_t errlen) {
         }
     t->special = malloc((size_t)(n ? n : 1) * sizeof(int32_t));
     if (!t->special) return el_errf(err, errlen, "out of memory");
+    spec_key *keys = malloc((size_t)(n ? n : 1) * sizeof *keys);
+    if (!keys) return el_errf(err, errlen, "out of memory");
     n = 0;
     for (int32_t i = 0; i < t->n_vocab; i++)
-        if (t->tok[i].attr & (ATTR_CONTROL | ATTR_USER_DEFINED | ATTR_UNKNOWN)) t->special[n++] = i;
-    g_sort_tok = t;
-    qsort(t->special, (size_t)n, sizeof(int32_t), cmp_special);
-    g_sort_tok = NULL;
+        if (t->tok[i].attr & (ATTR_CONTROL | ATTR_USER_DEFINED | ATTR_UNKNOWN))
+            keys[n++] = (spec_key){t->tok[i].len, i};
+    if (n) qsort(keys, (size_t)n, sizeof *keys, cmp_special);
+    for (int32_t i = 0; i < n; i++)
+        t->special[i] = keys[i].id;
+    free(keys);
     t->n_special = n;
 
     /* trie: at most bytes + 1 nodes, bytes edges */
