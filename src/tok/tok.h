@@ -5,7 +5,19 @@
  * Behaviour follows llama.cpp (commit 1eeb523c, 2025-09-21) token for token: same defaults
  * per model type, same special-token partition, same pre-tokenizer splits, same merge order,
  * same detokenizer rules. Where llama.cpp would abort or throw on bad metadata, we return a
- * one-line error instead.
+ * one-line error instead; where it throws on input (4-byte sequences above U+10FFFF in
+ * byte-level BPE), the code point is read as U+FFFD. Quirks kept on purpose: a "gpt2"
+ * vocabulary without bos/eos ids gets llama.cpp's default 11 for both (Qwen: BOS 11, never
+ * added since add_bos_token is false).
+ *
+ * Supported: tokenizer.ggml.model "llama" (SPM), "gpt2" (byte-level BPE), "bert"
+ * (WordPiece). Pre-tokenizers: default, llama3 family (llama-bpe, llama-v3, falcon3, pixtral,
+ * lfm2, dbrx, smaug-bpe, glm4...), qwen2 family (deepseek-r1-qwen, stablelm2, megrez,
+ * hunyuan, grok-2, bailingmoe), gpt-2 family (mpt, olmo, phi-2, jais, trillion, exaone4...),
+ * starcoder family (refact, command-r, smollm, codeshell, exaone, minerva-7b), falcon,
+ * deepseek-llm, deepseek-coder, seed-coder, bloom/poro-chat/gpt3-finnish, viking. Not yet:
+ * t5 (UGM), rwkv, plamo2 models; tekken, gpt-4o/llama4, deepseek-v3, kimi-k2, chameleon,
+ * superbpe pre-tokenizers (rejected with a message).
  *
  * Ownership: el_tok_from_gguf copies everything it needs, so the el_gguf may be closed right
  * after. An el_tok is immutable once built: any number of threads may encode/decode with one
@@ -107,7 +119,7 @@ const char *el_tok_text(const el_tok *t, int32_t id, size_t *len);
 /* Exact vocabulary text -> id, or -1. */
 int32_t el_tok_find(const el_tok *t, const char *text, size_t len);
 
-/* ---- Hugging Face import (tok/hf_import.c) ---------------------------------------------- */
+/* ---- Hugging Face import (tok/hf_import.c) ---- */
 /* Reads a tokenizer.json (byte-level BPE: GPT-2, Llama 3, Qwen 2/2.5/3 families) and
  * optionally its tokenizer_config.json (paths), and sets on w the tokenizer.* keys that
  * llama.cpp's convert_hf_to_gguf.py writes for such a model: tokenizer.ggml.model "gpt2",
