@@ -21,6 +21,7 @@
 #define EL_DISPATCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "kernels/quants.h"
 #include "kernels/types.h"
@@ -51,6 +52,20 @@ const char *el_kernels_level_name(int level);
 /* The level the traits table points at (runs the dispatch first if it has not run). */
 int el_kernels_active_level(void);
 
+/* ---- two weight rows x two activation rows (ARM i8mm) ------------------------------------
+ * s[0] = x0.y0, s[1] = x1.y0, s[2] = x0.y1, s[3] = x1.y1 over n elements, where x1 = x0 + bx
+ * bytes (the next weight row) and y1 = y0 + by bytes (the next activation row, in the
+ * weight type's vec_dot_type). A matmul with two or more activation rows (prefill) can cover
+ * 2x2 tiles with it; vmmlaq_s32 computes such a tile of int8 dot products in one
+ * instruction, twice the work of an sdot. With one activation row (decode) half of it would
+ * be wasted, so single-row vec_dot has no i8mm variant. Same error contract as vec_dot. */
+typedef void (*el_vec_dot_2x2_fn)(int n, float *s, const void *x, size_t bx, const void *y,
+                                  size_t by);
+
+/* The 2x2 kernel of type t at `level`, NULL where there is none (today: q8_0 and q4_0 at the
+ * i8mm level). A caller uses el_kernels_vec_dot_2x2(el_kernels_active_level(), t). */
+el_vec_dot_2x2_fn el_kernels_vec_dot_2x2(int level, int t);
+
 /* ---- for the ISA files only ---------------------------------------------------------------
  * Each fills the entries of k[EL_TYPE_COUNT] it has kernels for and leaves the others. The
  * table it receives already holds the level below, so a variant not worth having is simply
@@ -60,5 +75,7 @@ void el_kernels_fill_avx512(el_quant_kernels *k);
 void el_kernels_fill_neon(el_quant_kernels *k);
 void el_kernels_fill_dotprod(el_quant_kernels *k);
 void el_kernels_fill_i8mm(el_quant_kernels *k);
+/* fills d[EL_TYPE_COUNT] (the table of the level below, so usually all NULL) */
+void el_kernels_fill_2x2_i8mm(el_vec_dot_2x2_fn *d);
 
 #endif

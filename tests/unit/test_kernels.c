@@ -21,6 +21,9 @@
  * fp16 overflow; F16 and BF16 also on inf/NaN and on all 65536 half / bf16 patterns (F16C
  * quiets a signalling NaN the reference passes through: the one difference allowed).
  *
+ * vec_dot_2x2 (i8mm tiles): each of the four results against the reference vec_dot of its
+ * row pair, same bound.
+ *
  * Buffers are malloc'd to their exact size and used at an offset that breaks 32-byte
  * alignment, so ASan sees any read past a row and no kernel may assume alignment.
  */
@@ -308,6 +311,66 @@ static void test_vec_dot_quant(void) {
     free(yq);
 }
 
+/* 2x2 tiles (i8mm): each of the four results against the reference vec_dot of its row pair,
+ * with rows at strides larger than a row (bx, by are honoured, not assumed). */
+static void test_vec_dot_2x2(void) {
+    int checked = 0;
+    float *f = malloc(sizeof(float) * ROW);
+    REQUIRE(f);
+    for (int l = 0; l < n_levels; l++) {
+        for (size_t qi = 0; qi < EL_ARRAY_LEN(qtypes); qi++) {
+            const qtype *q = &qtypes[qi];
+            el_vec_dot_2x2_fn d2 = el_kernels_vec_dot_2x2(levels[l], q->t);
+            if (!d2) continue;
+            const el_type_info *ti = el_type_traits(q->t);
+            const el_quant_kernels *r = el_quants_ref(q->t);
+            const el_quant_kernels *rv = el_quants_ref(ti->vec_dot_type);
+            const int lens[] = {1, 2, 3, 7, 16, ROW / ti->blck_size};
+            for (size_t li = 0; li < EL_ARRAY_LEN(lens); li++) {
+                const int nb = lens[li], n = nb * ti->blck_size;
+                const size_t xr = el_row_size(q->t, n), yr = el_row_size(ti->vec_dot_type, n);
+                const size_t bx = xr + 2 * ti->type_size, by = yr + 34; /* gaps between rows */
+                uint8_t *x = malloc(bx + xr), *y = malloc(by + yr);
+                REQUIRE(x && y);
+                for (int row = 0; row < 2; row++) {
+                    if (li % 2) {
+                        fill_raw_blocks(q->t, x + row * bx, nb);
+                    } else {
+                        fill_floats(f, n, (int)(li + row) % D_COUNT);
+                        r->from_float(f, x + row * bx, n);
+                    }
+                    fill_floats(f, n, D_GAUSS);
+                    rv->from_float(f, y + row * by, n);
+                }
+                float got[4];
+                d2(n, got, x, bx, y, by);
+                for (int k = 0; k < 4; k++) {
+                    const uint8_t *xk = x + (k & 1) * bx, *yk = y + (k >> 1) * by;
+                    float want;
+                    r->vec_dot(n, &want, xk, yk);
+                    const double m = term_magnitude(q, xk, yk, nb);
+                    const double tol = 2.0 * (nb + 6) * FLT_EPSILON * m + 1e-30;
+                    CHECK(fabs((double)got[k] - want) <= tol,
+                          "%s %s 2x2 nb=%d s[%d]: %.9g vs ref %.9g (tol %.3g)",
+                          el_kernels_level_name(levels[l]), ti->name, nb, k, got[k], want, tol);
+                }
+                checked++;
+                free(x);
+                free(y);
+            }
+        }
+    }
+    free(f);
+    /* the scalar level never has one; on aarch64 with i8mm q8_0 and q4_0 must */
+    CHECK(el_kernels_vec_dot_2x2(EL_CPU_SCALAR, EL_TYPE_Q8_0) == NULL);
+    CHECK(el_kernels_vec_dot_2x2(EL_CPU_SCALAR, -1) == NULL);
+#if defined(__aarch64__)
+    if (el_kernels_level_available(EL_CPU_I8MM))
+        CHECK(checked >= 12, "2x2 kernels checked: %d", checked);
+#endif
+    printf("  2x2 tiles checked: %d\n", checked);
+}
+
 /* f32 / f16 / bf16: any n. */
 static void test_vec_dot_float(void) {
     static const int ns[] = {1, 3, 7, 8, 9, 16, 31, 32, 33, 63, 64, 65, 100, 255, 1000, 4864, 4867};
@@ -537,6 +600,7 @@ int main(int argc, char **argv) {
     RUN(test_quantizers);
     RUN(test_vec_dot_quant);
     RUN(test_vec_dot_float);
+    RUN(test_vec_dot_2x2);
 
     printf("largest vec_dot error / (FLT_EPSILON * M) per level:\n");
     for (int l = 1; l < n_levels; l++) {
