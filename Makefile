@@ -113,7 +113,7 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libedgellm.a
 		build-fuzz/libedgellm.a $(LDLIBS)
 
 ## cross: cross-build for aarch64 and run the kernel tests under qemu-aarch64 -cpu max
-CROSS_TESTS ?= test_quants test_kernels test_cpu
+CROSS_TESTS ?= test_quants test_kernels test_cpu test_attn
 cross:
 	$(MAKE) BUILD=build-aarch64 CC=aarch64-linux-gnu-gcc AR=aarch64-linux-gnu-ar \
 		RUNNER="qemu-aarch64 -cpu max -L /usr/aarch64-linux-gnu" \

@@ -14,14 +14,16 @@
  *
  * Matrix products quantize the activation rows once to the weight's vec_dot_type (Q8_0,
  * Q8_K, F16, ...) as llama.cpp does, then run the type's dot product per (row, token); rows
- * are split across the thread pool. Attention uses an online softmax over the cache, so no
- * (n_ctx)-sized score buffer exists. Nothing here allocates.
+ * are split across the thread pool. Attention is kernels/attn.h's per-KV-type kernel: an
+ * online softmax over the cache, so no (n_ctx)-sized score buffer exists. Nothing here
+ * allocates.
  */
 #include <math.h>
 #include <string.h>
 
 #include "core/core.h"
 #include "engine/session.h"
+#include "kernels/attn.h"
 #include "kernels/threadpool.h"
 #include "kernels/types.h"
 
@@ -138,28 +140,6 @@ typedef struct attn_ctx {
     int T;
 } attn_ctx;
 
-static float dot_row(int32_t type, const uint8_t *row, const float *q, int n) {
-    float sum = 0;
-    if (type == EL_TYPE_F32) {
-        const float *r = (const float *)(const void *)row;
-        for (int i = 0; i < n; i++) sum += r[i] * q[i];
-    } else {
-        const el_fp16 *r = (const el_fp16 *)(const void *)row;
-        for (int i = 0; i < n; i++) sum += el_fp16_to_fp32(r[i]) * q[i];
-    }
-    return sum;
-}
-
-static void axpy_row(int32_t type, const uint8_t *row, float a, float *acc, int n) {
-    if (type == EL_TYPE_F32) {
-        const float *r = (const float *)(const void *)row;
-        for (int i = 0; i < n; i++) acc[i] += a * r[i];
-    } else {
-        const el_fp16 *r = (const el_fp16 *)(const void *)row;
-        for (int i = 0; i < n; i++) acc[i] += a * el_fp16_to_fp32(r[i]);
-    }
-}
-
 static void attn_heads(void *p, int ith, int nth) {
     attn_ctx *c = p;
     el_session *s = c->s;
@@ -171,32 +151,18 @@ static void attn_heads(void *p, int ith, int nth) {
     float scale = 1.0f / sqrtf((float)hd);
     int32_t tk = kv->type_k[l], tv = kv->type_v[l];
     size_t rk = el_kv_row_bytes(tk, kv->dim_k), rv = el_kv_row_bytes(tv, kv->dim_v);
-    float *acc = s->acc + (size_t)ith * hdv;
+    size_t ek = rk / (size_t)kv->dim_k, ev = rv / (size_t)kv->dim_v; /* bytes per element */
+    el_attn_fn attn = s->attn_fn[l];
     int n_tasks = c->T * hp->n_head;
     for (int task = ith; task < n_tasks; task += nth) {
         int t = task / hp->n_head, h = task % hp->n_head, kh = h / group;
         int32_t seq = c->b->seq ? c->b->seq[t] : 0;
         int32_t pos = c->b->pos[t];
         const float *q = s->q + (size_t)t * hp->n_head * hd + (size_t)h * hd;
-        const uint8_t *kb = el_kv_k_base(kv, l, seq, rk) + (size_t)kh * hd * (rk / kv->dim_k);
-        const uint8_t *vb = el_kv_v_base(kv, l, seq, rv) + (size_t)kh * hdv * (rv / kv->dim_v);
-        float mx = -INFINITY, sum = 0;
-        memset(acc, 0, (size_t)hdv * sizeof(float));
-        for (int32_t j = 0; j <= pos; j++) {
-            float sc = dot_row(tk, kb + (size_t)j * rk, q, hd) * scale;
-            if (sc > mx) {
-                float corr = expf(mx - sc); /* exp(-inf) = 0 on the first step */
-                for (int i = 0; i < hdv; i++) acc[i] *= corr;
-                sum *= corr;
-                mx = sc;
-            }
-            float wgt = expf(sc - mx);
-            sum += wgt;
-            axpy_row(tv, vb + (size_t)j * rv, wgt, acc, hdv);
-        }
-        float *out = s->att + (size_t)t * hp->n_head * hdv + (size_t)h * hdv;
-        float inv = 1.0f / sum;
-        for (int i = 0; i < hdv; i++) out[i] = acc[i] * inv;
+        const uint8_t *kb = el_kv_k_base(kv, l, seq, rk) + (size_t)kh * hd * ek;
+        const uint8_t *vb = el_kv_v_base(kv, l, seq, rv) + (size_t)kh * hdv * ev;
+        attn(hd, hdv, pos + 1, q, kb, rk, vb, rv, scale,
+             s->att + (size_t)t * hp->n_head * hdv + (size_t)h * hdv);
     }
 }
 

@@ -108,7 +108,7 @@ el_session *el_session_open(el_model *m, const el_session_params *pp, char *err,
         {(void **)&s->gate, B * hp->n_ff * 4},
         {(void **)&s->up, B * hp->n_ff * 4},
         {(void **)&s->xq, B * s->xq_row_cap},
-        {(void **)&s->acc, (size_t)p.n_threads * hp->head_dim_v * 4},
+        {(void **)&s->attn_fn, (size_t)hp->n_layer * sizeof(el_attn_fn)},
         {(void **)&s->inv_freq, (size_t)hp->n_rot / 2 * 4},
         {(void **)&s->out_rows, (size_t)p.n_outputs * 4},
         {(void **)&s->seq_next, (size_t)p.n_seq * 4},
@@ -127,6 +127,21 @@ el_session *el_session_open(el_model *m, const el_session_params *pp, char *err,
     for (size_t i = 0; i < EL_ARRAY_LEN(parts); i++) {
         *parts[i].ptr = (uint8_t *)s->block + off;
         off += (parts[i].bytes + EL_ALIGN - 1) & ~(size_t)(EL_ALIGN - 1);
+    }
+    if (hp->head_dim_v > EL_ATTN_MAX_HDV) {
+        el_errf(err, errlen, "session: value head dimension %d exceeds %d", hp->head_dim_v,
+                EL_ATTN_MAX_HDV);
+        el_session_close(s);
+        return NULL;
+    }
+    for (int l = 0; l < hp->n_layer; l++) {
+        el_attn_fn f = el_attn_get(s->kv.type_k[l], s->kv.type_v[l]);
+        if (!f) {
+            el_errf(err, errlen, "session: no attention kernel for layer %d's cache types", l);
+            el_session_close(s);
+            return NULL;
+        }
+        s->attn_fn[l] = f;
     }
     for (int i = 0; i < hp->n_rot / 2; i++) {
         double f = pow((double)hp->rope_base, -2.0 * i / hp->n_rot) * hp->rope_scale;

@@ -5,6 +5,7 @@
 #define EL_ENGINE_SESSION_H
 
 #include "engine/model.h"
+#include "kernels/attn.h"
 #include "kv/kv.h"
 
 struct el_pool;
@@ -27,7 +28,7 @@ struct el_session {
     float *up;      /* (n_batch, n_ff) */
     uint8_t *xq;    /* (n_batch, xq_row_cap) activations quantized to a weight's vec_dot_type */
     size_t xq_row_cap;
-    float *acc;     /* (n_threads, head_dim_v) attention accumulators */
+    el_attn_fn *attn_fn; /* (n_layer) the attention kernel for the layer's K/V cache types */
     float *inv_freq;/* (n_rot/2) RoPE inverse frequencies (scaling and freq factors folded) */
     int32_t *out_rows; /* (n_outputs) batch index of each output */
     int32_t *seq_next; /* (n_seq) validation: next expected position per sequence */
