@@ -168,6 +168,11 @@ static const pre_name PRE_NAMES[] = {
     {"seed-coder", PRE_SEED_CODER, 0, false, false, false},
     {"hunyuan", PRE_QWEN2, 0, false, false, false},
     {"grok-2", PRE_QWEN2, 0, false, false, false},
+    {"deepseek-v3", PRE_DEEPSEEK3, 0, false, false, false},
+    {"hunyuan-dense", PRE_DEEPSEEK3, 0, false, false, false},
+    {"gpt-4o", PRE_GPT4O, 0, false, false, false},
+    {"llama4", PRE_GPT4O, 0, false, false, false},
+    {"tekken", PRE_TEKKEN, 0, true, false, false},
 };
 
 /* candidates llama.cpp recognises by text, in the order we try them */

@@ -15,9 +15,9 @@
  * lfm2, dbrx, smaug-bpe, glm4...), qwen2 family (deepseek-r1-qwen, stablelm2, megrez,
  * hunyuan, grok-2, bailingmoe), gpt-2 family (mpt, olmo, phi-2, jais, trillion, exaone4...),
  * starcoder family (refact, command-r, smollm, codeshell, exaone, minerva-7b), falcon,
- * deepseek-llm, deepseek-coder, seed-coder, bloom/poro-chat/gpt3-finnish, viking. Not yet:
- * t5 (UGM), rwkv, plamo2 models; tekken, gpt-4o/llama4, deepseek-v3, kimi-k2, chameleon,
- * superbpe pre-tokenizers (rejected with a message).
+ * deepseek-llm, deepseek-coder, deepseek-v3 / hunyuan-dense, gpt-4o / llama4, tekken,
+ * seed-coder, bloom / poro-chat / gpt3-finnish, viking. Not yet: t5 (UGM), rwkv, plamo2
+ * models; kimi-k2, chameleon, superbpe pre-tokenizers (rejected with a message).
  *
  * Ownership: el_tok_from_gguf copies everything it needs, so the el_gguf may be closed right
  * after. An el_tok is immutable once built: any number of threads may encode/decode with one

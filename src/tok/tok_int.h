@@ -40,6 +40,9 @@ typedef enum tok_pre {
     PRE_SEED_CODER,
     PRE_BLOOM, /* also poro-chat, gpt3-finnish */
     PRE_VIKING,
+    PRE_DEEPSEEK3, /* also hunyuan-dense */
+    PRE_GPT4O,     /* also llama4 */
+    PRE_TEKKEN,
 } tok_pre;
 
 typedef struct tok_entry {

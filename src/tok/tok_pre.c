@@ -7,7 +7,9 @@
  * into a segment (llama.cpp's "isolated" behaviour). Two passes are llama.cpp's hand-written
  * matchers (GPT-2's and Llama 3's patterns, ported as a state machine); the others are the
  * small fixed regexes that llama.cpp runs through std::regex, written here as "does a match
- * start at pos, and where does it end" functions with ECMAScript leftmost-first semantics.
+ * start at pos, and where does it end" functions with ECMAScript leftmost-first semantics;
+ * the three whose greedy quantifiers must backtrack (DeepSeek V3, GPT-4o, tekken) are item
+ * tables run by a tiny backtracking matcher.
  * Character classes follow llama.cpp's conventions: \s is the White_Space property (std::regex
  * sees non-ASCII spaces as \v), \p{L}/\p{N}/\p{P} are the general-category classes of
  * tok/unicode.h.
@@ -43,6 +45,11 @@ typedef enum pass {
     P_WS_LETTERS,   /* \s?\p{L}+ */
     P_WS_PUNCT,     /* \s?\p{P}+ */
     P_BLOOM,        /*  ?[^(\s|.,!?…。，、।۔،)]+ */
+    P_NUM3,         /* \p{N}{1,3} */
+    P_CJK_KANA,     /* [一-龥぀-ゟ゠-ヿ]+ */
+    P_DSV3,         /* DeepSeek V3's main pattern (table below) */
+    P_GPT4O,        /* GPT-4o / Llama 4 (table below) */
+    P_TEKKEN,       /* Mistral's tekken (table below) */
 } pass;
 
 typedef struct pre_def {
@@ -62,6 +69,9 @@ static const pre_def PRE_DEFS[] = {
     [PRE_SEED_CODER] = {1, {P_SEED}},
     [PRE_BLOOM] = {1, {P_BLOOM}},
     [PRE_VIKING] = {2, {P_BLOOM, P_NUM_ONE}},
+    [PRE_DEEPSEEK3] = {3, {P_NUM3, P_CJK_KANA, P_DSV3}},
+    [PRE_GPT4O] = {1, {P_GPT4O}},
+    [PRE_TEKKEN] = {1, {P_TEKKEN}},
 };
 
 /* DeepSeek LLM's letter class, from its tokenizer.json Split regex (inclusive ranges). */
@@ -95,6 +105,7 @@ static const uint32_t DS_PUNCT[][2] = {
 };
 
 static const uint32_t CJK[][2] = {{0x0800, 0x4E00}, {0x4E00, 0x9FA5}, {0xAC00, 0xD7FF}};
+static const uint32_t CJK_KANA[][2] = {{0x3040, 0x309F}, {0x30A0, 0x30FF}, {0x4E00, 0x9FA5}};
 
 static bool in_ranges(uint32_t c, const uint32_t (*r)[2], size_t n) {
     size_t lo = 0, hi = n; /* first range whose end >= c */
@@ -290,7 +301,7 @@ static void split_llama3(splitter *s, size_t ini, size_t end, size_t max_digits,
     }
 }
 
-/* ---- the std::regex passes ---------------------------------------------------------- */
+/* ---- the std::regex passes ---- */
 
 static bool is_sp(const splitter *s, size_t i) {
     return s->fl[i] & EL_UF_SPACE;
@@ -360,6 +371,194 @@ static size_t lead_run(const splitter *s, cls_fn cls, size_t pos, size_t end, bo
     return run_of(s, cls, pos, end);
 }
 
+/* ---- a small backtracking matcher for the newer patterns ---- */
+
+/* DeepSeek V3, GPT-4o and tekken are alternations of a few quantified classes where greedy
+ * quantifiers must give back characters (U*L+ over letters that are in both classes), so
+ * they run through this matcher: ECMAScript semantics (alternatives in order, greedy
+ * quantifiers backtracking from longest), one item list per alternative. Classes follow
+ * llama.cpp's collapsed text: ASCII keeps its own characters, \p{S} on ASCII is only
+ * "$+<=>^`|" (its table leaves out '~'), \p{M} has no ASCII member. */
+
+static bool is_ascii_punct_s(uint32_t c) { /* \p{S} as llama.cpp's ASCII table has it */
+    return c == '$' || c == '+' || c == '<' || c == '=' || c == '>' || c == '^' || c == '`' ||
+           c == '|';
+}
+static bool c_P(const splitter *s, size_t i) {
+    return s->fl[i] & EL_UF_PUNCT;
+}
+static bool c_S(const splitter *s, size_t i) {
+    return s->cp[i] < 0x80 ? is_ascii_punct_s(s->cp[i]) : (s->fl[i] & EL_UF_SYMBOL) != 0;
+}
+static bool c_PS(const splitter *s, size_t i) {
+    return c_P(s, i) || c_S(s, i);
+}
+static bool c_LM(const splitter *s, size_t i) {
+    return (s->fl[i] & (EL_UF_LETTER | EL_UF_MARK)) != 0;
+}
+static bool c_not_rn_LPS(const splitter *s, size_t i) {
+    return !is_rn(s->cp[i]) && !(s->fl[i] & EL_UF_LETTER) && !c_PS(s, i);
+}
+static bool c_ascii_sym(const splitter *s, size_t i) { /* [!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~] */
+    uint32_t c = s->cp[i];
+    return (c >= 0x21 && c <= 0x2F) || (c >= 0x3A && c <= 0x40) || (c >= 0x5B && c <= 0x60) ||
+           (c >= 0x7B && c <= 0x7E);
+}
+static bool c_ascii_letter(const splitter *s, size_t i) {
+    uint32_t c = s->cp[i];
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+static bool c_not_rn_LN(const splitter *s, size_t i) {
+    return !is_rn(s->cp[i]) && !(s->fl[i] & (EL_UF_LETTER | EL_UF_NUMBER));
+}
+static bool c_upper(const splitter *s, size_t i) { /* (?=\p{L})[^a-z] */
+    return (s->fl[i] & EL_UF_LETTER) && !(s->cp[i] >= 'a' && s->cp[i] <= 'z');
+}
+static bool c_lower(const splitter *s, size_t i) { /* (?=\p{L})[^A-Z] */
+    return (s->fl[i] & EL_UF_LETTER) && !(s->cp[i] >= 'A' && s->cp[i] <= 'Z');
+}
+static bool c_N(const splitter *s, size_t i) {
+    return s->fl[i] & EL_UF_NUMBER;
+}
+static bool c_space_char(const splitter *s, size_t i) {
+    return s->cp[i] == ' ';
+}
+static bool c_not_sLN(const splitter *s, size_t i) {
+    return !(s->fl[i] & (EL_UF_SPACE | EL_UF_LETTER | EL_UF_NUMBER));
+}
+static bool c_rn(const splitter *s, size_t i) {
+    return is_rn(s->cp[i]);
+}
+static bool c_rn_slash(const splitter *s, size_t i) {
+    return is_rn(s->cp[i]) || s->cp[i] == '/';
+}
+static bool c_sp(const splitter *s, size_t i) {
+    return is_sp(s, i);
+}
+static bool cls_cjk_kana(const splitter *s, size_t i) {
+    return !is_sp(s, i) && in_ranges(s->cp[i], CJK_KANA, EL_ARRAY_LEN(CJK_KANA));
+}
+
+typedef enum item_kind { K_CLS, K_NOT_NONSPACE, K_CONTRACTION } item_kind;
+
+typedef struct item {
+    item_kind kind;
+    cls_fn cls;
+    uint8_t min, max; /* max 0: unbounded */
+} item;
+
+typedef struct alt {
+    int n;
+    item it[5];
+} alt;
+
+typedef struct pattern {
+    int n;
+    alt a[7];
+} pattern;
+
+#define ONE(c)                                                                                     \
+    { K_CLS, c, 1, 1 }
+#define OPT(c)                                                                                     \
+    { K_CLS, c, 0, 1 }
+#define STAR(c)                                                                                    \
+    { K_CLS, c, 0, 0 }
+#define PLUS(c)                                                                                    \
+    { K_CLS, c, 1, 0 }
+#define NOT_NONSPACE                                                                               \
+    { K_NOT_NONSPACE, NULL, 0, 0 }
+#define CONTRACTION                                                                                \
+    { K_CONTRACTION, NULL, 0, 0 }
+
+/* \s*[\r\n]+ | \s+(?!\S) | \s+ */
+#define WS_ALTS                                                                                    \
+    {2, {STAR(c_sp), PLUS(c_rn)}}, {2, {PLUS(c_sp), NOT_NONSPACE}}, {                              \
+        1, {                                                                                       \
+            PLUS(c_sp)                                                                             \
+        }                                                                                          \
+    }
+
+static const pattern PAT_DSV3 = {
+    6,
+    {
+        {2, {ONE(c_ascii_sym), PLUS(c_ascii_letter)}},
+        {2, {OPT(c_not_rn_LPS), PLUS(c_LM)}},
+        {3, {OPT(c_space_char), PLUS(c_PS), STAR(c_rn)}},
+        WS_ALTS,
+    },
+};
+
+static const pattern PAT_GPT4O = {
+    7,
+    {
+        {4, {OPT(c_not_rn_LN), STAR(c_upper), PLUS(c_lower), CONTRACTION}},
+        {4, {OPT(c_not_rn_LN), PLUS(c_upper), STAR(c_lower), CONTRACTION}},
+        {1, {{K_CLS, c_N, 1, 3}}},
+        {3, {OPT(c_space_char), PLUS(c_not_sLN), STAR(c_rn_slash)}},
+        WS_ALTS,
+    },
+};
+
+static const pattern PAT_TEKKEN = {
+    7,
+    {
+        {3, {OPT(c_not_rn_LN), STAR(c_upper), PLUS(c_lower)}},
+        {3, {OPT(c_not_rn_LN), PLUS(c_upper), STAR(c_lower)}},
+        {1, {ONE(c_N)}},
+        {3, {OPT(c_space_char), PLUS(c_not_sLN), STAR(c_rn_slash)}},
+        WS_ALTS,
+    },
+};
+
+#define NO_MATCH SIZE_MAX
+
+/* end of a match of items it[0..n) from pos, NO_MATCH when there is none */
+static size_t match_items(const splitter *s, const item *it, int n, size_t pos, size_t end) {
+    if (n == 0) return pos;
+    switch (it->kind) {
+    case K_NOT_NONSPACE: /* (?!\S) */
+        return pos >= end || is_sp(s, pos) ? match_items(s, it + 1, n - 1, pos, end) : NO_MATCH;
+    case K_CONTRACTION: { /* (?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])? */
+        if (pos < end && s->cp[pos] == '\'' && pos + 1 < end) {
+            uint32_t a = s->cp[pos + 1] | 0x20, b = pos + 2 < end ? s->cp[pos + 2] | 0x20 : 0;
+            size_t k = 0;
+            if (s->cp[pos + 1] < 0x80) {
+                if (a == 's' || a == 't' || a == 'm' || a == 'd')
+                    k = 2;
+                else if (pos + 2 < end && s->cp[pos + 2] < 0x80 &&
+                         ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') ||
+                          (a == 'l' && b == 'l')))
+                    k = 3;
+            }
+            if (k) {
+                size_t r = match_items(s, it + 1, n - 1, pos + k, end);
+                if (r != NO_MATCH) return r;
+            }
+        }
+        return match_items(s, it + 1, n - 1, pos, end);
+    }
+    case K_CLS: {
+        size_t m = 0;
+        while (pos + m < end && (it->max == 0 || m < it->max) && it->cls(s, pos + m))
+            m++;
+        for (size_t j = m + 1; j-- > it->min;) { /* greedy: longest first */
+            size_t r = match_items(s, it + 1, n - 1, pos + j, end);
+            if (r != NO_MATCH) return r;
+        }
+        return NO_MATCH;
+    }
+    }
+    return NO_MATCH;
+}
+
+static size_t match_pattern(const splitter *s, const pattern *p, size_t pos, size_t end) {
+    for (int k = 0; k < p->n; k++) {
+        size_t r = match_items(s, p->a[k].it, p->a[k].n, pos, end);
+        if (r != NO_MATCH && r > pos) return r;
+    }
+    return 0;
+}
+
 /* end of the match starting at pos, 0 when none starts there */
 static size_t match_at(const splitter *s, pass p, size_t pos, size_t end) {
     switch (p) {
@@ -394,6 +593,20 @@ static size_t match_at(const splitter *s, pass p, size_t pos, size_t end) {
         return lead_run(s, cls_punct, pos, end, false);
     case P_BLOOM:
         return lead_run(s, cls_bloom, pos, end, true);
+    case P_NUM3: {
+        size_t e = pos;
+        while (e < end && e < pos + 3 && (s->fl[e] & EL_UF_NUMBER))
+            e++;
+        return e > pos ? e : 0;
+    }
+    case P_CJK_KANA:
+        return run_of(s, cls_cjk_kana, pos, end);
+    case P_DSV3:
+        return match_pattern(s, &PAT_DSV3, pos, end);
+    case P_GPT4O:
+        return match_pattern(s, &PAT_GPT4O, pos, end);
+    case P_TEKKEN:
+        return match_pattern(s, &PAT_TEKKEN, pos, end);
     default:
         return 0;
     }
