@@ -175,6 +175,21 @@ typedef struct el_chat_opts {
 int el_chat_render(const el_model *m, const char *messages_json, const char *tools_json,
                    const el_chat_opts *opts, char **out, char *err, size_t errlen);
 
+/* A chat template as an object: the model's own (src NULL; NULL + err when the model has
+ * none or it does not parse) or one given as Jinja text (e.g. `serve --chat-template-file`,
+ * for models whose template is missing or wrong). BOS/EOS come from the model. Immutable:
+ * any number of threads may render with it at once; close it before the model. */
+typedef struct el_chat_template el_chat_template;
+el_chat_template *el_chat_template_open(const el_model *m, const char *src, size_t len, char *err,
+                                        size_t errlen);
+void el_chat_template_close(el_chat_template *t);
+int el_chat_template_render(const el_chat_template *t, const char *messages_json,
+                            const char *tools_json, const el_chat_opts *opts, char **out,
+                            char *err, size_t errlen);
+/* The Jinja text (NUL-terminated; owned by t) — e.g. to tell which tool-call format the
+ * model was trained on. */
+const char *el_chat_template_source(const el_chat_template *t);
+
 #ifdef __cplusplus
 }
 #endif

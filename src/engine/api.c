@@ -152,3 +152,71 @@ int el_chat_render(const el_model *m, const char *messages_json, const char *too
     };
     return el_tmpl_render(m->tmpl, messages_json, tools_json, &to, out, err, errlen) < 0 ? -1 : 0;
 }
+
+/* ---- chat templates as objects --------------------------------------------------- */
+
+struct el_chat_template {
+    el_tmpl *t;
+    char *src;     /* the Jinja text, NUL-terminated */
+    char bos[64];  /* the model's BOS/EOS text for bos_token/eos_token */
+    char eos[64];
+};
+
+el_chat_template *el_chat_template_open(const el_model *m, const char *src, size_t len, char *err,
+                                        size_t errlen) {
+    el_gstr own = {0};
+    if (!src) {
+        if (el_gguf_get_str(m->g, "tokenizer.chat_template", &own) != 0) {
+            el_errf(err, errlen, "the model has no chat template");
+            return NULL;
+        }
+        src = own.s;
+        len = (size_t)own.n;
+    }
+    el_chat_template *c = calloc(1, sizeof *c);
+    if (!c || !(c->src = malloc(len + 1))) {
+        free(c);
+        el_errf(err, errlen, "out of memory");
+        return NULL;
+    }
+    memcpy(c->src, src, len);
+    c->src[len] = 0;
+    c->t = el_tmpl_parse(c->src, len, err, errlen);
+    if (!c->t) {
+        free(c->src);
+        free(c);
+        return NULL;
+    }
+    el_token b = el_tok_bos(m->tok), e = el_tok_eos(m->tok);
+    if (b >= 0) {
+        int n = el_tok_piece(m->tok, b, true, c->bos, (int)sizeof c->bos - 1);
+        c->bos[n >= 0 && n < (int)sizeof c->bos ? n : 0] = 0;
+    }
+    if (e >= 0) {
+        int n = el_tok_piece(m->tok, e, true, c->eos, (int)sizeof c->eos - 1);
+        c->eos[n >= 0 && n < (int)sizeof c->eos ? n : 0] = 0;
+    }
+    return c;
+}
+
+void el_chat_template_close(el_chat_template *c) {
+    if (!c) return;
+    el_tmpl_free(c->t);
+    free(c->src);
+    free(c);
+}
+
+int el_chat_template_render(const el_chat_template *c, const char *messages_json,
+                            const char *tools_json, const el_chat_opts *opts, char **out,
+                            char *err, size_t errlen) {
+    *out = NULL;
+    el_tmpl_opts to = {
+        .add_generation_prompt = opts ? opts->add_generation_prompt : true,
+        .enable_thinking = opts ? opts->enable_thinking : -1,
+        .bos_token = c->bos,
+        .eos_token = c->eos,
+    };
+    return el_tmpl_render(c->t, messages_json, tools_json, &to, out, err, errlen) < 0 ? -1 : 0;
+}
+
+const char *el_chat_template_source(const el_chat_template *c) { return c->src; }
