@@ -71,9 +71,13 @@ static inline __m512i q5_unsigned(const el_block_q5_0 *a, const el_block_q5_0 *b
     return _mm512_mask_add_epi8(nib, h, nib, _mm512_set1_epi8(16));
 }
 
-/* Scales of two blocks: d0 in lanes 0..7, d1 in lanes 8..15. */
-static inline __m512 scale_2(float d0, float d1) {
-    return _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_set1_ps(d0)), _mm256_set1_ps(d1), 1);
+/* Scales of blocks i, j (lane 0 of quants_ymm.inc's block_scales): d_i in lanes 0..7, d_j in
+ * lanes 8..15, or 0 there when j == i (a lone last block). */
+static inline __m512 scale_2(const el_block_q5_0 *x, const el_block_q8_0 *y, int i, int j) {
+    const __m256 di = _mm256_broadcastss_ps(block_scales(&x[i], &y[i]));
+    const __m256 dj =
+        j != i ? _mm256_broadcastss_ps(block_scales(&x[j], &y[j])) : _mm256_setzero_ps();
+    return _mm512_insertf32x8(_mm512_castps256_ps512(di), dj, 1);
 }
 
 /* 16 int32 sums over 4-byte groups of (u - 16) * y. */
@@ -93,20 +97,15 @@ static void zdot_q5_0_q8_0(int n, float *s, const void *vx, const void *vy) {
         const __m512i p0 = q5_dot(q5_unsigned(&x[i], &x[i + 1]), load_2x256(y[i].qs, y[i + 1].qs));
         const __m512i p1 =
             q5_dot(q5_unsigned(&x[i + 2], &x[i + 3]), load_2x256(y[i + 2].qs, y[i + 3].qs));
-        acc0 =
-            _mm512_fmadd_ps(scale_2(h2f(x[i].d) * h2f(y[i].d), h2f(x[i + 1].d) * h2f(y[i + 1].d)),
-                            _mm512_cvtepi32_ps(p0), acc0);
-        acc1 = _mm512_fmadd_ps(
-            scale_2(h2f(x[i + 2].d) * h2f(y[i + 2].d), h2f(x[i + 3].d) * h2f(y[i + 3].d)),
-            _mm512_cvtepi32_ps(p1), acc1);
+        acc0 = _mm512_fmadd_ps(scale_2(x, y, i, i + 1), _mm512_cvtepi32_ps(p0), acc0);
+        acc1 = _mm512_fmadd_ps(scale_2(x, y, i + 2, i + 3), _mm512_cvtepi32_ps(p1), acc1);
     }
     /* 1..3 blocks left: pairs, the last one paired with itself at scale 0 (all loads stay
      * inside blocks i..nb-1) */
     for (; i < nb; i += 2) {
         const int j = i + 1 < nb ? i + 1 : i;
         const __m512i p = q5_dot(q5_unsigned(&x[i], &x[j]), load_2x256(y[i].qs, y[j].qs));
-        const float dj = j != i ? h2f(x[j].d) * h2f(y[j].d) : 0.0f;
-        acc0 = _mm512_fmadd_ps(scale_2(h2f(x[i].d) * h2f(y[i].d), dj), _mm512_cvtepi32_ps(p), acc0);
+        acc0 = _mm512_fmadd_ps(scale_2(x, y, i, j), _mm512_cvtepi32_ps(p), acc0);
     }
     *s = hsum512(_mm512_add_ps(acc0, acc1));
 }
