@@ -1,8 +1,9 @@
 /* tests/fuzz/fuzz_tok.c — libFuzzer harness for the tokenizers: arbitrary bytes -> encode ->
  * decode -> streaming decode, with a few real vocabularies and one built here.
  *
- * Input: byte 0 picks the vocabulary (bits 0-1) and the flags (bit 2 add_special, bit 3
- * parse_special); the rest is the text. Vocabularies are loaded once per process from
+ * Input: byte 0 picks the vocabulary (bits 0-1; for the built-in one, bits 4-6 pick its
+ * pre-tokenizer) and the flags (bit 2 add_special, bit 3 parse_special); the rest is the
+ * text. Vocabularies are loaded once per process from
  * $EL_TESTDATA (default ../shared/testdata): Llama 2 SPM, GPT-2 BPE, BERT WordPiece; a
  * missing file falls back to a small byte-level vocabulary with special tokens written by
  * this harness. Besides "no crash, no hang, no leak", it checks invariants and aborts when
@@ -21,6 +22,10 @@
 #include "tok/tok.h"
 
 static el_tok *g_tok[4];
+/* the built-in vocabulary under each pre-tokenizer family (byte 0, bits 4-6) */
+static const char *const PRES[8] = {"qwen2",       "llama-bpe",    "gpt-4o",         "tekken",
+                                    "deepseek-v3", "deepseek-llm", "deepseek-coder", "bloom"};
+static el_tok *g_builtin[8];
 
 static el_tok *load(const char *rel) {
     const char *root = getenv("EL_TESTDATA");
@@ -34,7 +39,7 @@ static el_tok *load(const char *rel) {
 }
 
 /* byte alphabet + "ab", "Ġa", "<|sp|>" (control), "<u>" (user-defined) */
-static el_tok *builtin(void) {
+static el_tok *builtin(const char *pre) {
     el_gguf_writer *w = el_gguf_writer_new();
     if (!w) return NULL;
     char texts[260][4];
@@ -67,7 +72,7 @@ static el_tok *builtin(void) {
     const char *merges[2] = {"a b", "\xc4\xa0 a"};
     el_gguf_set_str(w, "general.architecture", "gpt2");
     el_gguf_set_str(w, "tokenizer.ggml.model", "gpt2");
-    el_gguf_set_str(w, "tokenizer.ggml.pre", "qwen2");
+    el_gguf_set_str(w, "tokenizer.ggml.pre", pre);
     el_gguf_set_arr_str(w, "tokenizer.ggml.tokens", tp, (uint64_t)n);
     el_gguf_set_arr(w, "tokenizer.ggml.token_type", EL_GGUF_INT32, types, (uint64_t)n);
     el_gguf_set_arr_str(w, "tokenizer.ggml.merges", merges, 2);
@@ -98,10 +103,11 @@ static void init(void) {
     g_tok[0] = load("tokenizer/ggml-vocab-llama-spm.gguf");
     g_tok[1] = load("tokenizer/ggml-vocab-gpt-2.gguf");
     g_tok[2] = load("tokenizer/ggml-vocab-bert-bge.gguf");
-    g_tok[3] = builtin();
+    for (int i = 0; i < 8; i++)
+        if (!(g_builtin[i] = builtin(PRES[i]))) abort(); /* the harness itself is broken */
+    g_tok[3] = g_builtin[0];
     for (int i = 0; i < 3; i++)
         if (!g_tok[i]) g_tok[i] = g_tok[3];
-    if (!g_tok[3]) abort(); /* the harness itself is broken */
 }
 
 #define CHECK_OR_DIE(c)                                                                            \
@@ -121,7 +127,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     bool add_special = data[0] & 4, parse_special = data[0] & 8;
     const char *text = (const char *)data + 1;
     size_t len = size - 1;
-    const el_tok *t = g_tok[which];
+    const el_tok *t = which == 3 ? g_builtin[(data[0] >> 4) & 7] : g_tok[which];
     int32_t nv = el_tok_n_vocab(t);
 
     int n = el_tok_encode(t, text, len, add_special, parse_special, NULL, 0);
