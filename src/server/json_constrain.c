@@ -1243,12 +1243,24 @@ static int value_start(el_jc_state *s, jc_frame *f, unsigned c) {
     }
 }
 
+/* Whitespace between tokens: none, one space, or a newline and up to EL_JC_MAX_INDENT spaces
+ * or tabs (llama.cpp's JSON grammar rule). Enough for compact and pretty-printed JSON, and it
+ * keeps a model that likes whitespace from spending its tokens on it. f->ws: 0 nothing yet,
+ * 1 one space, 2 + k a newline and k indent characters. */
 static int gap_ws(jc_frame *f, unsigned c) {
-    if (!is_ws(c) || f->ws >= EL_JC_MAX_WS) return -1;
-    f->ws++;
-    return 1;
+    if (f->ws == 0) {
+        if (c == ' ' || c == '\n') {
+            f->ws = c == ' ' ? 1 : 2;
+            return 1;
+        }
+        return -1;
+    }
+    if (f->ws >= 2 && (c == ' ' || c == '\t') && f->ws < 2 + EL_JC_MAX_INDENT) {
+        f->ws++;
+        return 1;
+    }
+    return -1;
 }
-
 static int step(el_jc_state *s, unsigned c) {
     const el_jc_grammar *g = s->g;
     for (int guard = 0; guard < EL_JC_MAX_DEPTH + 4; guard++) {
@@ -1272,7 +1284,8 @@ static int step(el_jc_state *s, unsigned c) {
         int r;
         switch (f->type) {
         case FR_VALUE:
-            if (is_ws(c)) return gap_ws(f, c) < 0 ? -1 : 0;
+            if (is_ws(c)) /* no whitespace before the document itself */
+                return s->top == 1 || gap_ws(f, c) < 0 ? -1 : 0;
             return value_start(s, f, c) < 0 ? -1 : 0;
         case FR_OBJ: {
             const jc_node *o = &g->nodes[f->node];

@@ -16,8 +16,8 @@
  *     maximum / exclusive*; unbounded numbers are JSON numbers of at most 15 integer digits;
  *   - strings honour minLength / maxLength (in code points), are valid UTF-8 and carry no
  *     \u escapes of surrogates or NUL;
- *   - whitespace between tokens is at most EL_JC_MAX_WS bytes per gap; nesting at most
- *     EL_JC_MAX_DEPTH.
+ *   - whitespace between tokens is none, one space, or a newline and at most
+ *     EL_JC_MAX_INDENT spaces/tabs; none before the document; nesting at most EL_JC_MAX_DEPTH.
  * Supported keywords: type (also as a list), properties, required, additionalProperties,
  * items, minItems, maxItems, minLength, maxLength, minimum, maximum, exclusiveMinimum,
  * exclusiveMaximum, enum, const, anyOf / oneOf (alternatives of different JSON types, e.g.
@@ -40,7 +40,7 @@
 #include <cjson/cJSON.h>
 
 #define EL_JC_MAX_DEPTH 32
-#define EL_JC_MAX_WS 24
+#define EL_JC_MAX_INDENT 20
 
 typedef struct el_jc_grammar el_jc_grammar;
 

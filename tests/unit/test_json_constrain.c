@@ -172,7 +172,8 @@ static void test_basic_accept_reject(void) {
     REQUIRE(g, "%s", err);
     CHECK(feed_doc(g, "{}") == 1);
     CHECK(feed_doc(g, "{\"a\": [1, 2.5e3, -0, true, null, \"x\\u00e9\\n\"], \"b\": {}}") == 1);
-    CHECK(feed_doc(g, " {\"a\":1}") == 1, "leading whitespace");
+    CHECK(feed_doc(g, " {\"a\":1}") == -1, "no whitespace before the document");
+    CHECK(feed_doc(g, "{\n  \"a\": [1, 2],\n\t\"b\" : {\n  }\n}") == 1, "pretty-printed");
     CHECK(feed_doc(g, "{\"a\":") == 0, "prefix");
     CHECK(feed_doc(g, "[1]") == -1, "json_object wants an object");
     CHECK(feed_doc(g, "{\"a\":01}") == -1, "leading zero");
@@ -188,10 +189,17 @@ static void test_basic_accept_reject(void) {
     CHECK(feed_doc(g, "{}x") == -1, "nothing after the document");
     CHECK(feed_doc(g, "{,}") == -1);
     CHECK(feed_doc(g, "{\"a\" 1}") == -1);
-    /* whitespace gaps are bounded */
-    char big[64] = "{";
-    memset(big + 1, ' ', EL_JC_MAX_WS + 1);
-    CHECK(feed_doc(g, big) == -1, "too much whitespace");
+    /* whitespace gaps: none, one space, or a newline and up to 20 spaces/tabs */
+    CHECK(feed_doc(g, "{  }") == -1, "two spaces");
+    CHECK(feed_doc(g, "{\t}") == -1, "a tab alone");
+    CHECK(feed_doc(g, "{ \n}") == -1, "space then newline");
+    char big[64] = "{\n";
+    memset(big + 2, ' ', EL_JC_MAX_INDENT);
+    strcat(big, "}");
+    CHECK(feed_doc(g, big) == 1, "newline + maximal indent");
+    big[2 + EL_JC_MAX_INDENT] = ' ';
+    big[3 + EL_JC_MAX_INDENT] = 0;
+    CHECK(feed_doc(g, big) == -1, "indent too deep");
     /* nesting is bounded */
     char deep[EL_JC_MAX_DEPTH * 6 + 8] = "";
     for (int i = 0; i < EL_JC_MAX_DEPTH + 1; i++)
