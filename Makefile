@@ -19,7 +19,7 @@ WARN     := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-protot
             -Wformat=2
 CPPFLAGS += -D_GNU_SOURCE -Iinclude -Isrc -MMD -MP
 CFLAGS_ALL = $(OPT) $(WARN) $(WERROR) $(SAN) $(EXTRA_CFLAGS) -pthread
-LDLIBS   += -lcjson -lm -lpthread
+LDLIBS   += -lcjson -lmicrohttpd -lm -lpthread
 RUNNER   ?=
 TESTDATA ?= ../shared/testdata
 FUZZ_TIME ?= 20

@@ -4,7 +4,7 @@
 set -e
 pkgs="make gcc libc6-dev clang libclang-rt-14-dev llvm python3
       gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
-      libcjson-dev curl ca-certificates"
+      libcjson-dev libmicrohttpd-dev curl ca-certificates"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -12,6 +12,7 @@ static const el_cli_cmd commands[] = {
     {"perplexity", cmd_perplexity, "perplexity over a text file, computed as llama-perplexity does"},
     {"quantize", cmd_quantize, "re-encode weights (Q4_K_M, Q8_0, ...) like llama-quantize"},
     {"synth", cmd_synth, "random-weight GGUF of any architecture, shape and type (for tests)"},
+    {"serve", cmd_serve, "OpenAI-compatible HTTP server (chat, completions, tools, JSON output)"},
 };
 
 static void usage(FILE *f) {
