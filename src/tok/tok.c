@@ -753,6 +753,10 @@ el_tok *el_tok_from_gguf(const el_gguf *g, char *err, size_t errlen) {
     if (build_eog(t, err, errlen)) goto fail;
     if (build_specials(t, err, errlen)) goto fail;
     model_attrs(t, g);
+    for (int32_t i = 0; i < t->n_vocab; i++) {
+        int k = el_tok_piece(t, i, true, NULL, 0);
+        if (k > t->max_piece) t->max_piece = k;
+    }
     return t;
 fail:
     el_tok_free(t);
@@ -780,6 +784,9 @@ void el_tok_free(el_tok *t) {
 
 int32_t el_tok_n_vocab(const el_tok *t) {
     return t->n_vocab;
+}
+int el_tok_max_piece(const el_tok *t) {
+    return t->max_piece;
 }
 const char *el_tok_model_name(const el_tok *t) {
     return t->model;

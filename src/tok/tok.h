@@ -55,6 +55,7 @@ el_tok *el_tok_from_gguf(const el_gguf *g, char *err, size_t errlen);
 void el_tok_free(el_tok *t);
 
 int32_t el_tok_n_vocab(const el_tok *t);
+int el_tok_max_piece(const el_tok *t);          /* longest piece (special = true) in bytes */
 const char *el_tok_model_name(const el_tok *t); /* "llama", "gpt2", "bert" */
 const char *el_tok_pre_name(const el_tok *t);   /* tokenizer.ggml.pre as read ("" if none) */
 
@@ -95,7 +96,8 @@ void el_tok_stream_init(el_tok_stream *s, const el_tok *t);
 /* Appends token id's piece (control tokens' text only when special). Returns the number of
  * bytes ready and writes them to out. If they do not fit in cap, nothing is written, the
  * state is unchanged and the needed size (> cap) is returned: push again with a larger
- * buffer. Negative for a bad id. */
+ * buffer. A buffer of 3 * (el_tok_max_piece(t) + 3) bytes always suffices (held bytes plus
+ * a piece, every byte possibly becoming a 3-byte U+FFFD). Negative for a bad id. */
 int el_tok_stream_push(el_tok_stream *s, int32_t id, bool special, char *out, int cap);
 /* Releases held bytes (each incomplete sequence becomes U+FFFD). Same return rules. */
 int el_tok_stream_flush(el_tok_stream *s, char *out, int cap);

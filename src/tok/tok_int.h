@@ -69,6 +69,7 @@ struct el_tok {
     char *text;     /* every token's text, NUL-separated */
     tok_hash by_text;
     int max_token_len; /* bytes */
+    int max_piece;     /* longest el_tok_piece(special = true), bytes */
 
     /* byte-level BPE merges: rank i joins merge_l[i] and merge_r[i] into merge_to[i]
      * (-1 when the joined text is not a token); by_pair maps the id pair to i */

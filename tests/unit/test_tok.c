@@ -207,6 +207,7 @@ static void test_qwen3_import(void) {
     el_gguf_close(g); /* the tokenizer keeps its own copy */
     REQUIRE(t != NULL, "load: %s", err);
     CHECK(el_tok_n_vocab(t) == 151669);
+    CHECK(el_tok_max_piece(t) == 128, "max piece %d", el_tok_max_piece(t));
     CHECK(!strcmp(el_tok_model_name(t), "gpt2") && !strcmp(el_tok_pre_name(t), "qwen2"));
     /* no BOS key: llama.cpp's gpt2 default (11) stays, but it is never added */
     CHECK(el_tok_bos(t) == 11 && el_tok_eos(t) == 151645 && !el_tok_add_bos(t));
