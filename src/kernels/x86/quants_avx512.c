@@ -2,14 +2,14 @@
  * with BF16 i.e. Cooper/Sapphire Rapids, Zen 4 and later).
  *
  * What it owns: the x86 kernels above AVX2. A kernel is registered here only where it beat
- * the AVX2 one on this machine (Zen 4, cycles per 4096-element row, L2-resident, best of
- * 1000 rows; the streamed figures are in bench/kernels.c's output). Two sources:
+ * the AVX2 one on this machine (Zen 4, TSC cycles per 4096-element row, L2-resident, best of
+ * 1000 rows; streamed figures come from bench/kernels.c). Two sources:
  *   - quants_ymm.inc compiled again with VNNI: vpdpbusd replaces maddubs + madd in the int8
- *     dot products and vpdpwssd replaces madd + add in the scale step. Wins: q8_0 (-8%),
- *     q4_0 (-6%), q4_1 (-10%), q5_1 (-12%), iq4_nl (-6%), q2_K (-3%), q4_K (-9%), q5_K (-10%),
- *     q6_K (-20%).
- *   - 512-bit kernels below: q5_0 (two blocks per zmm, -14%), q3_K (64 elements per zmm,
- *     -7%), bf16 (vdpbf16ps, 3x).
+ *     dot products and vpdpwssd replaces madd + add in the scale step. Wins (AVX2 -> here):
+ *     q8_0 356 -> 323, q4_0 414 -> 400, q4_1 391 -> 373, q5_1 530 -> 478, iq4_nl 474 -> 436,
+ *     q2_K 244 -> 238, q4_K 250 -> 229, q5_K 324 -> 291, q6_K 297 -> 240.
+ *   - 512-bit kernels below: q5_0 (two blocks per zmm, 558 -> 490), q3_K (64 elements per
+ *     zmm, 350 -> 326), bf16 (vdpbf16ps, 595 -> 197).
  * Tried and dropped (slower than the line above on Zen 4, where a zmm operation costs two ymm
  * ones): zmm forms of q8_0, q4_0, q4_1, q5_1, iq4_nl, q2_K, q4_K, q5_K, q6_K, iq4_xs (the sign
  * has to be moved with a mask: no vpsignb in AVX-512), f16 (vcvtph2ps zmm is slow) and f32
@@ -62,7 +62,7 @@ static inline __m512i nibbles_2x16(const uint8_t *a, const uint8_t *b) {
 
 /* u = nibble | h << 4 (0..31) of blocks a, b; their two 32-bit qh fields are one 64-bit mask
  * in element order. The value is u - 16. */
-static inline __m512i q5_unsigned(const el_block_q5_0 *a, const el_block_q5_0 *b) {
+static inline __m512i zq5_unsigned(const el_block_q5_0 *a, const el_block_q5_0 *b) {
     uint32_t ha, hb;
     memcpy(&ha, a->qh, 4);
     memcpy(&hb, b->qh, 4);
@@ -94,9 +94,9 @@ static void zdot_q5_0_q8_0(int n, float *s, const void *vx, const void *vy) {
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     int i = 0;
     for (; i + 4 <= nb; i += 4) {
-        const __m512i p0 = q5_dot(q5_unsigned(&x[i], &x[i + 1]), load_2x256(y[i].qs, y[i + 1].qs));
+        const __m512i p0 = q5_dot(zq5_unsigned(&x[i], &x[i + 1]), load_2x256(y[i].qs, y[i + 1].qs));
         const __m512i p1 =
-            q5_dot(q5_unsigned(&x[i + 2], &x[i + 3]), load_2x256(y[i + 2].qs, y[i + 3].qs));
+            q5_dot(zq5_unsigned(&x[i + 2], &x[i + 3]), load_2x256(y[i + 2].qs, y[i + 3].qs));
         acc0 = _mm512_fmadd_ps(scale_2(x, y, i, i + 1), _mm512_cvtepi32_ps(p0), acc0);
         acc1 = _mm512_fmadd_ps(scale_2(x, y, i + 2, i + 3), _mm512_cvtepi32_ps(p1), acc1);
     }
@@ -104,7 +104,7 @@ static void zdot_q5_0_q8_0(int n, float *s, const void *vx, const void *vy) {
      * inside blocks i..nb-1) */
     for (; i < nb; i += 2) {
         const int j = i + 1 < nb ? i + 1 : i;
-        const __m512i p = q5_dot(q5_unsigned(&x[i], &x[j]), load_2x256(y[i].qs, y[j].qs));
+        const __m512i p = q5_dot(zq5_unsigned(&x[i], &x[j]), load_2x256(y[i].qs, y[j].qs));
         acc0 = _mm512_fmadd_ps(scale_2(x, y, i, j), _mm512_cvtepi32_ps(p), acc0);
     }
     *s = hsum512(_mm512_add_ps(acc0, acc1));

@@ -96,6 +96,19 @@ static inline __m256i x86_dot_u8i8(__m256i x, __m256i y) {
 #endif
 }
 
+/* 8 partial sums of (u[j] - c[j]) * y[j]: u, c unsigned (0..63), y signed. The offset is
+ * taken off after the multiply, which costs one multiply instead of the sign trick's two
+ * sign operations (pair sums stay below 2*63*127, no saturation). */
+static inline __m256i x86_dot_off_u8i8(__m256i u, __m256i c, __m256i y) {
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+    const __m256i z = _mm256_setzero_si256();
+    return _mm256_sub_epi32(_mm256_dpbusd_epi32(z, u, y), _mm256_dpbusd_epi32(z, c, y));
+#else
+    const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(u, y), _mm256_maddubs_epi16(c, y));
+    return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+#endif
+}
+
 /* acc + the int16 pair products a*b summed into int32 lanes (vpdpwssd with VNNI). */
 static inline __m256i x86_mac_i16(__m256i acc, __m256i a, __m256i b) {
 #if defined(__AVX512VNNI__) && defined(__AVX512VL__)
