@@ -184,6 +184,7 @@ CASES = [
     "{{ d.missing is defined }} {{ d.a is defined }} {{ d['items'] }} {{ d.get('items') }} {{ d.get('nope', 'dflt') }} {{ d.get('nope') }}",
     "{{ l[1:] }} {{ l[:-1] }} {{ l[::-1] }} {{ l[::2] }} {{ s[7:] }} {{ s[-5:-1] }} {{ s[::3] }} {{ l[5:] }} {{ l[-100:1] }}",
     "{{ messages[0].role }} {{ messages[-1]['content'] }} {{ messages|length }}",
+    "[{{ l[::, 0] }}][{{ d['a', 'b'] }}][{{ s[1:2, 3] }}]",
     # statements
     "{% for x in l %}{{ loop.index }}/{{ loop.index0 }}/{{ loop.revindex }}/{{ loop.revindex0 }}/{{ loop.first }}/{{ loop.last }}/{{ loop.length }}:{{ x }} {% endfor %}",
     "{% for x in l %}[{{ loop.previtem }}|{{ loop.nextitem }}|{{ loop.cycle('a', 'b') }}]{% endfor %}",

@@ -324,6 +324,10 @@ typedef struct jj_ctx {
 /* Formats "line:col: message" (pos = byte offset into c->src, or JJ_NOPOS) and unwinds. */
 _Noreturn void jj_fail(jj_ctx *c, uint32_t pos, const char *fmt, ...) EL_PRINTF(3, 4);
 
+/* Counts n steps of bulk work (comparisons, string scans) against c->lim.max_steps, so
+ * builtins that loop without evaluating nodes are bounded too. */
+void jj_charge(jj_ctx *c, uint64_t n);
+
 void *jj_alloc(jj_ctx *c, size_t n);                /* zeroed, 16-byte aligned; fails past budget */
 void *jj_alloc_n(jj_ctx *c, size_t n, size_t size); /* overflow-checked n * size */
 

@@ -590,7 +590,7 @@ static jv f_select(jj_ctx *c, uint32_t pos, jv seq, const jj_args *a, bool attr,
         if (test == 0) jj_fail(c, pos, "no test named '%s'", tn->s);
         k++;
     }
-    jj_args targs = {.n = a->n - k, .v = a->v + k};
+    jj_args targs = {.n = a->n - k, .v = a->n > k ? a->v + k : NULL};
     const jj_list *l = jj_iterate(c, pos, seq);
     jj_list *out = jj_list_new(c, l->n, JL_ITER);
     for (size_t i = 0; i < l->n; i++) {
@@ -1019,6 +1019,7 @@ bool jj_apply_test(jj_ctx *c, uint32_t pos, int id, const char *name, jv v, cons
             if (v.t != JV_STR)
                 jj_fail(c, pos, "'in <string>' requires string as left operand, not %s",
                         jj_type_name(v));
+            jj_charge(c, (arg.u.s->len >> 6) + 1);
             return v.u.s->len == 0 ||
                    memmem(arg.u.s->s, arg.u.s->len, v.u.s->s, v.u.s->len) != NULL;
         }

@@ -474,6 +474,7 @@ static bool contains(jj_ctx *c, uint32_t pos, jv needle, jv hay) {
             jj_fail(c, pos, "'in <string>' requires string as left operand, not %s",
                     jj_type_name(needle));
         if (needle.u.s->len == 0) return true;
+        jj_charge(c, (hay.u.s->len >> 6) + 1);
         return memmem(hay.u.s->s, hay.u.s->len, needle.u.s->s, needle.u.s->len) != NULL;
     case JV_DICT:
         if (needle.t == JV_STR) return jj_dict_get(hay.u.d, needle.u.s->s, needle.u.s->len);
@@ -637,6 +638,9 @@ static jv eval_inner(jj_ctx *c, const jj_node *n) {
         return jj_getitem(c, n->pos, obj, jj_eval(c, n->b));
     }
     case N_SLICE: {
+        /* a slice inside a tuple subscript (x[a:b, c]): the tuple key finds nothing in any
+         * of our containers, so what the slice evaluates to does not matter */
+        if (!n->a) return jv_undef("slice object");
         jv obj = jj_eval(c, n->a);
         jv s = n->b ? jj_eval(c, n->b) : jv_none();
         jv e = n->c ? jj_eval(c, n->c) : jv_none();

@@ -424,15 +424,28 @@ static jv strip_method(jj_ctx *c, uint32_t pos, const jj_str *s, const jj_args *
     return jv_str(jj_strip(c, s, set, left, right));
 }
 
-static const char *find_bytes(const char *h, size_t hn, const char *n, size_t nn) {
+/* Substring search; the bytes scanned are charged to the step budget (64 bytes a step). */
+static const char *find_bytes(jj_ctx *c, const char *h, size_t hn, const char *n, size_t nn) {
     if (nn == 0) return h;
-    return memmem(h, hn, n, nn);
+    const char *hit = memmem(h, hn, n, nn);
+    jj_charge(c, ((hit ? (size_t)(hit - h) + nn : hn) >> 6) + 1);
+    return hit;
 }
 
-static const char *rfind_bytes(const char *h, size_t hn, const char *n, size_t nn) {
+/* Last occurrence: candidates found by their first byte; each comparison is charged, so an
+ * adversarial haystack/needle pair ends at the step limit instead of taking O(n*m). */
+static const char *rfind_bytes(jj_ctx *c, const char *h, size_t hn, const char *n, size_t nn) {
     if (nn > hn) return NULL;
-    for (size_t i = hn - nn + 1; i-- > 0;)
-        if (memcmp(h + i, n, nn) == 0) return h + i;
+    if (nn == 0) return h + hn;
+    size_t end = hn - nn + 1; /* candidates are h[0 .. end) */
+    jj_charge(c, (hn >> 6) + 1);
+    while (end > 0) {
+        const char *p = memrchr(h, n[0], end);
+        if (!p) return NULL;
+        jj_charge(c, (nn >> 6) + 1);
+        if (memcmp(p, n, nn) == 0) return p;
+        end = (size_t)(p - h);
+    }
     return NULL;
 }
 
@@ -510,7 +523,7 @@ static jv split_method(jj_ctx *c, uint32_t pos, const jj_str *s, const jj_args *
         size_t i = 0;
         int64_t done = 0;
         const char *hit;
-        while (done < maxsplit && (hit = find_bytes(s->s + i, s->len - i, sep->s, sep->len))) {
+        while (done < maxsplit && (hit = find_bytes(c, s->s + i, s->len - i, sep->s, sep->len))) {
             size_t at = (size_t)(hit - s->s);
             jj_list_push(c, out, jv_str(jj_str_new(c, s->s + i, at - i)));
             i = at + sep->len;
@@ -523,7 +536,7 @@ static jv split_method(jj_ctx *c, uint32_t pos, const jj_str *s, const jj_args *
     size_t e = s->len;
     int64_t done = 0;
     const char *hit;
-    while (done < maxsplit && (hit = rfind_bytes(s->s, e, sep->s, sep->len))) {
+    while (done < maxsplit && (hit = rfind_bytes(c, s->s, e, sep->s, sep->len))) {
         size_t at = (size_t)(hit - s->s);
         jj_list_push(c, tmp, jv_str(jj_str_new(c, s->s + at + sep->len, e - at - sep->len)));
         e = at;
@@ -582,7 +595,7 @@ jj_str *jj_replace(jj_ctx *c, const jj_str *s, const jj_str *old, const jj_str *
     size_t i = 0;
     int64_t done = 0;
     const char *hit;
-    while (done < count && (hit = find_bytes(s->s + i, s->len - i, old->s, old->len))) {
+    while (done < count && (hit = find_bytes(c, s->s + i, s->len - i, old->s, old->len))) {
         size_t at = (size_t)(hit - s->s);
         jj_buf_put(c, &b, s->s + i, at - i);
         jj_buf_put(c, &b, new_->s, new_->len);
@@ -634,15 +647,15 @@ static jv find_method(jj_ctx *c, uint32_t pos, const jj_str *s, const jj_args *a
         int64_t k = 0;
         size_t i = lo;
         const char *hit;
-        while ((hit = find_bytes(s->s + i, hi - i, sub->s, sub->len))) {
+        while ((hit = find_bytes(c, s->s + i, hi - i, sub->s, sub->len))) {
             k++;
             i = (size_t)(hit - s->s) + sub->len;
         }
         return jv_int(k);
     }
     const char *hit = id == FN_S_FIND || id == FN_S_INDEX
-                          ? find_bytes(s->s + lo, hi - lo, sub->s, sub->len)
-                          : rfind_bytes(s->s + lo, hi - lo, sub->s, sub->len);
+                          ? find_bytes(c, s->s + lo, hi - lo, sub->s, sub->len)
+                          : rfind_bytes(c, s->s + lo, hi - lo, sub->s, sub->len);
     if (!hit) {
         if (id == FN_S_INDEX || id == FN_S_RINDEX) jj_fail(c, pos, "substring not found");
         return jv_int(-1);

@@ -321,6 +321,10 @@ static jj_node *parse_postfix(parser *p, jj_node *node) {
             if (args.n == 1) {
                 sub = args.v[0];
             } else {
+                /* Jinja compiles x[a:b, c] to Python that does not compile */
+                for (uint32_t i = 0; i < args.n; i++)
+                    if (args.v[i]->kind == N_SLICE)
+                        jj_fail(p->c, args.v[i]->pos, "invalid syntax: slice in a tuple subscript");
                 sub = mk(p, N_TUPLE, t->pos);
                 seal(sub, &args, NULL);
             }

@@ -65,12 +65,15 @@ static bool contains(const char *hay, const char *needle) {
     return hay && strstr(hay, needle) != NULL;
 }
 
-/* Renders a probe conversation; "" on any error (as minja's try_raw_render). */
+/* Renders a probe conversation; "" on any error (as minja's try_raw_render). The probe
+ * conversations are tiny, so a template that needs more than these limits for them is
+ * pathological and simply answers "no". */
 static char *probe(const el_tmpl *t, const char *messages) {
+    static const jj_limits lim = {
+        .max_steps = 1000000, .max_mem = (size_t)32 << 20, .max_out = (size_t)1 << 20};
     el_tmpl_opts o = {.add_generation_prompt = false, .enable_thinking = -1, .now = 1};
     char *out = NULL, err[8];
-    if (jj_render(t, messages, NULL, &o, &jj_default_limits, &out, err, sizeof err) != 0)
-        return NULL;
+    if (jj_render(t, messages, NULL, &o, &lim, &out, err, sizeof err) != 0) return NULL;
     return out;
 }
 

@@ -45,6 +45,14 @@ void jj_fail(jj_ctx *c, uint32_t pos, const char *fmt, ...) {
     longjmp(c->jb, 1);
 }
 
+void jj_charge(jj_ctx *c, uint64_t n) {
+    if (!c->lim.max_steps) return;
+    c->steps += n;
+    if (c->steps > c->lim.max_steps)
+        jj_fail(c, JJ_NOPOS, "template exceeded %llu evaluation steps",
+                (unsigned long long)c->lim.max_steps);
+}
+
 /* ---- arena ---------------------------------------------------------------------------- */
 
 struct jj_chunk {
@@ -410,6 +418,7 @@ static int num_cmp(jv a, jv b) {
 }
 
 bool jj_equal(jj_ctx *c, jv a, jv b, int depth) {
+    jj_charge(c, 1);
     if (depth > JJ_VALUE_DEPTH) jj_fail(c, JJ_NOPOS, "values nested too deeply to compare");
     if (is_num(a) && is_num(b)) return num_cmp(a, b) == 0;
     if (a.t != b.t) return false;
@@ -446,6 +455,7 @@ bool jj_equal(jj_ctx *c, jv a, jv b, int depth) {
 }
 
 int jj_order(jj_ctx *c, uint32_t pos, jv a, jv b) {
+    jj_charge(c, 1);
     if (is_num(a) && is_num(b)) {
         int r = num_cmp(a, b);
         return r == 2 ? 2 : r;

@@ -305,6 +305,26 @@ static void test_limits(void) {
     CHECK(strstr(buf, "memory"), "%s", buf);
     el_tmpl_free(t);
 
+    /* builtins that loop without evaluating nodes (membership, unique, sort) are charged too */
+    const char *bulk = "{% set l = range(100000)|list %}{% for i in range(1000) %}{{ -1 in l }}"
+                       "{% endfor %}";
+    t = el_tmpl_parse(bulk, strlen(bulk), buf, sizeof buf);
+    REQUIRE(t, "%s", buf);
+    CHECK(el_tmpl_render(t, "[]", NULL, NULL, &out, buf, sizeof buf) == -1, "bulk membership");
+    CHECK(strstr(buf, "evaluation steps"), "%s", buf);
+    el_tmpl_free(t);
+    const char *bulk2 = "{{ (range(90000)|list + range(90000)|list)|unique|list|length }}";
+    t = el_tmpl_parse(bulk2, strlen(bulk2), buf, sizeof buf);
+    REQUIRE(t, "%s", buf);
+    CHECK(el_tmpl_render(t, "[]", NULL, NULL, &out, buf, sizeof buf) == -1, "quadratic unique");
+    el_tmpl_free(t);
+    const char *scan = "{% set s = 'a' * 1000000 ~ 'b' %}{% for i in range(100000) %}"
+                       "{{ s.rfind('a' * 5000 ~ 'c') }}{% endfor %}";
+    t = el_tmpl_parse(scan, strlen(scan), buf, sizeof buf);
+    REQUIRE(t, "%s", buf);
+    CHECK(el_tmpl_render(t, "[]", NULL, NULL, &out, buf, sizeof buf) == -1, "adversarial rfind");
+    el_tmpl_free(t);
+
     /* infinite macro recursion */
     CHECK(run("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}", buf, sizeof buf) == -1,
           "recursion");
