@@ -16,9 +16,12 @@
  * and per pre-tokenizer name, EOT/EOM/FIM detection by token text, and which tokens end
  * generation follow llama_vocab::impl::load; the partition follows tokenizer_st_partition
  * (each special token in priority order splits every remaining text fragment at all its
- * non-overlapping occurrences) but finds occurrences with one pass of a byte trie instead of
- * one substring search per special token. Where llama.cpp picks "the first match" while
- * iterating an unordered_map (EOT detection), we take the first candidate in its list order.
+ * non-overlapping occurrences), after one pass of a byte trie has found which special texts
+ * occur at all, so a vocabulary with thousands of special tokens costs one scan, not one
+ * substring search per special token. Where llama.cpp picks "the first match" while
+ * iterating an unordered_map (EOT detection), we take the first candidate in its list order;
+ * special tokens of equal length are tried in id order (llama.cpp's std::sort leaves that
+ * order unspecified).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -881,23 +884,15 @@ static int32_t frag_new(frag_list *L, size_t off, size_t len, int32_t tok) {
     return L->n++;
 }
 
-typedef struct occ {
-    int32_t rank; /* index into t->special */
-    size_t pos;
-} occ;
-
-static int cmp_occ(const void *a, const void *b) {
-    const occ *x = a, *y = b;
-    if (x->rank != y->rank) return x->rank < y->rank ? -1 : 1;
-    return (x->pos > y->pos) - (x->pos < y->pos);
-}
-
 static bool special_usable(const el_tok *t, int32_t id, bool parse_special) {
     /* control and unknown tokens only match when parse_special; user-defined always do */
     return parse_special || !(t->tok[id].attr & (ATTR_CONTROL | ATTR_UNKNOWN));
 }
 
-/* Splits text into raw fragments and special tokens. -1 out of memory. */
+/* Splits text into raw fragments and special tokens, like llama.cpp's
+ * tokenizer_st_partition: special tokens in priority order, each one cutting every raw
+ * fragment at all its non-overlapping occurrences, left to right. One trie pass first finds
+ * which special texts occur at all, so only those are searched for. -1 out of memory. */
 static int partition(const el_tok *t, const char *text, size_t len, bool parse_special,
                      frag_list *L) {
     L->head = frag_new(L, 0, len, -1);
@@ -907,91 +902,62 @@ static int partition(const el_tok *t, const char *text, size_t len, bool parse_s
         any = special_usable(t, t->special[i], parse_special);
     if (!any) return 0;
 
-    /* every occurrence of every usable special text, by one trie walk per position */
-    occ *oc = NULL;
-    size_t n_oc = 0, cap_oc = 0;
+    uint8_t *present = calloc((size_t)t->n_special, 1);
+    if (!present) return -1;
     const unsigned char *u = (const unsigned char *)text;
     for (size_t i = 0; i < len; i++) {
         int32_t node = 0;
         for (size_t j = i; j < len; j++) {
             node = trie_child(t, node, u[j]);
             if (node < 0) break;
-            int32_t k = t->trie_tok[node];
-            if (k >= 0 && special_usable(t, t->special[k], parse_special)) {
-                if (n_oc == cap_oc) {
-                    size_t nc = cap_oc ? cap_oc * 2 : 16;
-                    occ *p = nc <= SIZE_MAX / sizeof(occ) ? realloc(oc, nc * sizeof(occ)) : NULL;
-                    if (!p) {
-                        free(oc);
-                        return -1;
-                    }
-                    oc = p;
-                    cap_oc = nc;
-                }
-                oc[n_oc++] = (occ){k, i};
-            }
+            if (t->trie_tok[node] >= 0) present[t->trie_tok[node]] = 1;
         }
     }
-    if (n_oc) qsort(oc, n_oc, sizeof(occ), cmp_occ);
 
-    /* tokens in priority order; each splits the raw fragments at its occurrences, left to
-     * right, without overlapping its own previous match (what repeated find() does) */
-    for (size_t a = 0; a < n_oc;) {
-        size_t b = a;
-        while (b < n_oc && oc[b].rank == oc[a].rank)
-            b++;
-        int32_t id = t->special[oc[a].rank];
+    for (int32_t r = 0; r < t->n_special; r++) {
+        int32_t id = t->special[r];
+        if (!present[r] || !special_usable(t, id, parse_special)) continue;
         const tok_entry *e = &t->tok[id];
-        int32_t prev = -1, cur = L->head;
-        for (size_t k = a; k < b && cur >= 0; k++) {
-            size_t p = oc[k].pos, q = p + e->len;
-            while (cur >= 0 && L->f[cur].off + L->f[cur].len <= p) {
+        const char *needle = t->text + e->off;
+        for (int32_t prev = -1, cur = L->head; cur >= 0;) {
+            frag f = L->f[cur]; /* a copy: frag_new may move the array */
+            const char *m = f.tok < 0 ? memmem(text + f.off, f.len, needle, e->len) : NULL;
+            if (!m) {
                 prev = cur;
-                cur = L->f[cur].next;
+                cur = f.next;
+                continue;
             }
-            if (cur < 0) break;
-            frag *f = &L->f[cur];
-            if (f->tok >= 0 || p < f->off || q > f->off + f->len) continue;
-            size_t f_end = f->off + f->len, left_len = p - f->off;
+            size_t p = (size_t)(m - text), q = p + e->len, f_end = f.off + f.len;
+            size_t left_len = p - f.off;
             if (e->attr & ATTR_LSTRIP)
-                while (left_len > 0 && is_ascii_space(text[f->off + left_len - 1]))
+                while (left_len > 0 && is_ascii_space(text[f.off + left_len - 1]))
                     left_len--;
             size_t r_off = q;
             if (e->attr & ATTR_RSTRIP)
                 while (r_off < f_end && is_ascii_space(text[r_off]))
                     r_off++;
-            int32_t next = f->next;
-            size_t f_off = f->off;
-            /* rebuild: [left] token [right]; f may move on realloc, so use indices */
+            /* [left] token [right]; the node is reused for the left part */
             int32_t tk = frag_new(L, p, e->len, id);
             int32_t rt = r_off < f_end ? frag_new(L, r_off, f_end - r_off, -1) : -2;
             if (tk < 0 || rt == -1) {
-                free(oc);
+                free(present);
                 return -1;
             }
             if (left_len > 0) {
-                L->f[cur].len = left_len; /* reuse the node for the left part */
-                L->f[cur].off = f_off;
+                L->f[cur].len = left_len;
                 L->f[cur].next = tk;
             } else if (prev >= 0) {
                 L->f[prev].next = tk;
             } else {
                 L->head = tk;
             }
-            if (rt >= 0) {
-                L->f[tk].next = rt;
-                L->f[rt].next = next;
-                prev = tk;
-                cur = rt;
-            } else {
-                L->f[tk].next = next;
-                prev = tk;
-                cur = next;
-            }
+            L->f[tk].next = rt >= 0 ? rt : f.next;
+            if (rt >= 0) L->f[rt].next = f.next;
+            prev = tk;
+            cur = rt >= 0 ? rt : f.next; /* go on searching the right part */
         }
-        a = b;
     }
-    free(oc);
+    free(present);
     return 0;
 }
 
