@@ -133,11 +133,17 @@ static void rope(float *x, int n_heads, int head_dim, int n_rot, el_rope_kind ki
 
 /* ---- attention ----------------------------------------------------------------------- */
 
+/* Attention tasks: (token, kv head, chunk of that head's query group). One kernel call
+ * serves a chunk, so each cached row is read once per chunk; chunks are made smaller only
+ * when there would otherwise be too few tasks to keep every thread busy (decode with few KV
+ * heads). */
 typedef struct attn_ctx {
     el_session *s;
     const el_batch *b;
     int layer;
     int T;
+    int chunk;    /* query heads per task */
+    int n_chunks; /* per kv head */
 } attn_ctx;
 
 static void attn_heads(void *p, int ith, int nth) {
@@ -153,16 +159,18 @@ static void attn_heads(void *p, int ith, int nth) {
     size_t rk = el_kv_row_bytes(tk, kv->dim_k), rv = el_kv_row_bytes(tv, kv->dim_v);
     size_t ek = rk / (size_t)kv->dim_k, ev = rv / (size_t)kv->dim_v; /* bytes per element */
     el_attn_fn attn = s->attn_fn[l];
-    int n_tasks = c->T * hp->n_head;
+    int per_t = hp->n_head_kv * c->n_chunks;
+    int n_tasks = c->T * per_t;
     for (int task = ith; task < n_tasks; task += nth) {
-        int t = task / hp->n_head, h = task % hp->n_head, kh = h / group;
+        int t = task / per_t, r = task % per_t, kh = r / c->n_chunks, ch = r % c->n_chunks;
+        int h0 = kh * group + ch * c->chunk;
+        int nq = EL_MIN(c->chunk, (kh + 1) * group - h0);
         int32_t seq = c->b->seq ? c->b->seq[t] : 0;
         int32_t pos = c->b->pos[t];
-        const float *q = s->q + (size_t)t * hp->n_head * hd + (size_t)h * hd;
         const uint8_t *kb = el_kv_k_base(kv, l, seq, rk) + (size_t)kh * hd * ek;
         const uint8_t *vb = el_kv_v_base(kv, l, seq, rv) + (size_t)kh * hdv * ev;
-        attn(hd, hdv, pos + 1, q, kb, rk, vb, rv, scale,
-             s->att + (size_t)t * hp->n_head * hdv + (size_t)h * hdv);
+        attn(hd, hdv, nq, pos + 1, s->q + ((size_t)t * hp->n_head + h0) * hd, kb, rk, vb, rv,
+             scale, s->att + ((size_t)t * hp->n_head + h0) * hdv);
     }
 }
 
@@ -210,7 +218,12 @@ void el_forward(el_session *s, const el_batch *b, int32_t n_out) {
             rope(k, hp->n_head_kv, hp->head_dim, hp->n_rot, hp->rope_kind, b->pos[t], s->inv_freq);
             el_kv_store(&s->kv, l, b->seq ? b->seq[t] : 0, b->pos[t], k, s->v + (size_t)t * vd);
         }
-        attn_ctx ac = {.s = s, .b = b, .layer = l, .T = T};
+        int group = hp->n_head / hp->n_head_kv;
+        int want = (2 * s->n_threads + T * hp->n_head_kv - 1) / (T * hp->n_head_kv);
+        int n_chunks = EL_MAX((group + EL_ATTN_MAX_Q - 1) / EL_ATTN_MAX_Q, EL_MIN(want, group));
+        int chunk = (group + n_chunks - 1) / n_chunks;
+        attn_ctx ac = {.s = s, .b = b, .layer = l, .T = T, .chunk = chunk,
+                       .n_chunks = (group + chunk - 1) / chunk};
         run_par(s, attn_heads, &ac,
                 (double)T * hp->n_head * (hp->head_dim + hp->head_dim_v) * (b->pos[T - 1] + 1));
         matmul(s, &L->wo, s->att, od, T, s->xn, d);

@@ -128,9 +128,9 @@ el_session *el_session_open(el_model *m, const el_session_params *pp, char *err,
         *parts[i].ptr = (uint8_t *)s->block + off;
         off += (parts[i].bytes + EL_ALIGN - 1) & ~(size_t)(EL_ALIGN - 1);
     }
-    if (hp->head_dim_v > EL_ATTN_MAX_HDV) {
-        el_errf(err, errlen, "session: value head dimension %d exceeds %d", hp->head_dim_v,
-                EL_ATTN_MAX_HDV);
+    if (hp->head_dim_v > EL_ATTN_MAX_HDV || hp->head_dim > EL_ATTN_MAX_HDV) {
+        el_errf(err, errlen, "session: head dimension %d/%d exceeds %d", hp->head_dim,
+                hp->head_dim_v, EL_ATTN_MAX_HDV);
         el_session_close(s);
         return NULL;
     }

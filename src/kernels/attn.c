@@ -21,42 +21,52 @@ static inline float load_f(int type, const uint8_t *row, int i) {
     return el_fp16_to_fp32(h);
 }
 
-static void attn_ref(int tk, int tv, int hd, int hdv, int n, const float *q, const uint8_t *k,
-                     size_t ks, const uint8_t *v, size_t vs, float scale, float *out) {
-    float acc[EL_ATTN_MAX_HDV], sc[EL_ATTN_BLOCK];
-    float mx = -INFINITY, sum = 0;
-    memset(acc, 0, (size_t)hdv * sizeof(float));
+static void attn_ref(int tk, int tv, int hd, int hdv, int n_q, int n, const float *q,
+                     const uint8_t *k, size_t ks, const uint8_t *v, size_t vs, float scale,
+                     float *out) {
+    float acc[EL_ATTN_MAX_Q][EL_ATTN_MAX_HDV], sc[EL_ATTN_MAX_Q][EL_ATTN_BLOCK];
+    float mx[EL_ATTN_MAX_Q], sum[EL_ATTN_MAX_Q];
+    for (int g = 0; g < n_q; g++) {
+        mx[g] = -INFINITY;
+        sum[g] = 0;
+        memset(acc[g], 0, (size_t)hdv * sizeof(float));
+    }
     for (int j0 = 0; j0 < n; j0 += EL_ATTN_BLOCK) {
         int nb = n - j0 < EL_ATTN_BLOCK ? n - j0 : EL_ATTN_BLOCK;
-        float bmx = -INFINITY;
-        for (int j = 0; j < nb; j++) {
-            const uint8_t *kr = k + (size_t)(j0 + j) * ks;
-            float s = 0;
-            for (int i = 0; i < hd; i++) s += q[i] * load_f(tk, kr, i);
-            sc[j] = s * scale;
-            bmx = sc[j] > bmx ? sc[j] : bmx;
-        }
-        if (bmx > mx) {
-            float c = expf(mx - bmx); /* 0 on the first block */
-            for (int i = 0; i < hdv; i++) acc[i] *= c;
-            sum *= c;
-            mx = bmx;
-        }
-        for (int j = 0; j < nb; j++) {
-            float w = expf(sc[j] - mx);
-            sum += w;
-            const uint8_t *vr = v + (size_t)(j0 + j) * vs;
-            for (int i = 0; i < hdv; i++) acc[i] += w * load_f(tv, vr, i);
+        for (int g = 0; g < n_q; g++) {
+            const float *qg = q + (size_t)g * hd;
+            float bmx = -INFINITY;
+            for (int j = 0; j < nb; j++) {
+                const uint8_t *kr = k + (size_t)(j0 + j) * ks;
+                float s = 0;
+                for (int i = 0; i < hd; i++) s += qg[i] * load_f(tk, kr, i);
+                sc[g][j] = s * scale;
+                bmx = sc[g][j] > bmx ? sc[g][j] : bmx;
+            }
+            if (bmx > mx[g]) {
+                float c = expf(mx[g] - bmx); /* 0 on the first block */
+                for (int i = 0; i < hdv; i++) acc[g][i] *= c;
+                sum[g] *= c;
+                mx[g] = bmx;
+            }
+            for (int j = 0; j < nb; j++) {
+                float w = expf(sc[g][j] - mx[g]);
+                sum[g] += w;
+                const uint8_t *vr = v + (size_t)(j0 + j) * vs;
+                for (int i = 0; i < hdv; i++) acc[g][i] += w * load_f(tv, vr, i);
+            }
         }
     }
-    float inv = 1.0f / sum;
-    for (int i = 0; i < hdv; i++) out[i] = acc[i] * inv;
+    for (int g = 0; g < n_q; g++) {
+        float inv = 1.0f / sum[g];
+        for (int i = 0; i < hdv; i++) out[(size_t)g * hdv + i] = acc[g][i] * inv;
+    }
 }
 
 #define REF(name, TK, TV)                                                                      \
-    static void name(int hd, int hdv, int n, const float *q, const uint8_t *k, size_t ks,      \
-                     const uint8_t *v, size_t vs, float scale, float *out) {                   \
-        attn_ref(TK, TV, hd, hdv, n, q, k, ks, v, vs, scale, out);                              \
+    static void name(int hd, int hdv, int n_q, int n, const float *q, const uint8_t *k,        \
+                     size_t ks, const uint8_t *v, size_t vs, float scale, float *out) {        \
+        attn_ref(TK, TV, hd, hdv, n_q, n, q, k, ks, v, vs, scale, out);                         \
     }
 REF(attn_ref_f32_f32, EL_TYPE_F32, EL_TYPE_F32)
 REF(attn_ref_f16_f16, EL_TYPE_F16, EL_TYPE_F16)

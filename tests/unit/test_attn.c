@@ -1,7 +1,8 @@
 /* tests/unit/test_attn.c — the attention kernels (kernels/attn.h): the scalar reference
  * against a two-pass double-precision softmax, and every SIMD level this machine can run
  * (AVX2 here; NEON under qemu-aarch64) against the reference, for each K/V type pair, head
- * dims with and without a SIMD tail, and lengths across the online-softmax block edges.
+ * dims with and without a SIMD tail, query groups of 1..EL_ATTN_MAX_Q heads, and lengths
+ * across the online-softmax block edges.
  * Bound: both compute the same sums in another float order, so outputs agree to ~1e-6 of
  * the values' magnitude; 2e-5 leaves room for expf's last-bit differences. */
 #include "test.h"
@@ -63,6 +64,7 @@ static void naive(int tk, int tv, int hd, int hdv, int n, const float *q, const 
 static void test_levels(void) {
     int types[2] = {EL_TYPE_F32, EL_TYPE_F16};
     int dims[][2] = {{64, 64}, {128, 128}, {8, 8}, {80, 80}, {6, 10}, {256, 128}};
+    int nqs[] = {1, 3, EL_ATTN_MAX_Q};
     int lens[] = {1, 2, 63, 64, 65, 200, 1000};
     int levels[] = {EL_CPU_SCALAR, EL_CPU_AVX2, EL_CPU_AVX512, EL_CPU_NEON, EL_CPU_DOTPROD,
                     EL_CPU_I8MM};
@@ -76,21 +78,23 @@ static void test_levels(void) {
                         n = lens[l];
                     size_t ks = (size_t)hd * (tk == EL_TYPE_F32 ? 4 : 2) + 6 * 2;
                     size_t vs = (size_t)hdv * (tv == EL_TYPE_F32 ? 4 : 2) + 10 * 2;
+                    int nq = nqs[(d + l) % EL_ARRAY_LEN(nqs)];
                     uint8_t *k = malloc(ks * (size_t)n), *v = malloc(vs * (size_t)n);
-                    float q[256], out[256], ref[256];
-                    double nv[256];
-                    for (int i = 0; i < hd; i++) q[i] = frand() * 2.0f;
+                    float q[EL_ATTN_MAX_Q * 256], out[EL_ATTN_MAX_Q * 256], ref[EL_ATTN_MAX_Q * 256];
+                    double nv[EL_ATTN_MAX_Q * 256];
+                    for (int i = 0; i < nq * hd; i++) q[i] = frand() * 2.0f;
                     for (int j = 0; j < n; j++) {
                         fill(tk, k + (size_t)j * ks, hd, 1.5f);
                         fill(tv, v + (size_t)j * vs, hdv, 1.0f);
                     }
                     float scale = 1.0f / sqrtf((float)hd);
-                    naive(tk, tv, hd, hdv, n, q, k, ks, v, vs, scale, nv);
+                    for (int g = 0; g < nq; g++)
+                        naive(tk, tv, hd, hdv, n, q + g * hd, k, ks, v, vs, scale, nv + g * hdv);
                     el_attn_fn r = el_attn_get_level(EL_CPU_SCALAR, tk, tv);
                     REQUIRE(r);
-                    r(hd, hdv, n, q, k, ks, v, vs, scale, ref);
+                    r(hd, hdv, nq, n, q, k, ks, v, vs, scale, ref);
                     double e = 0;
-                    for (int i = 0; i < hdv; i++) e = fmax(e, fabs(ref[i] - nv[i]));
+                    for (int i = 0; i < nq * hdv; i++) e = fmax(e, fabs(ref[i] - nv[i]));
                     CHECK(e < 2e-5, "reference vs naive: %g (hd %d n %d)", e, hd, n);
                     for (size_t li = 1; li < EL_ARRAY_LEN(levels); li++) {
                         int lv = levels[li];
@@ -98,9 +102,9 @@ static void test_levels(void) {
                         if (!f || lv > (int)cpu->detected) continue;
                         bool x86 = lv == EL_CPU_AVX2 || lv == EL_CPU_AVX512;
                         if (x86 != (strcmp(cpu->arch, "x86_64") == 0)) continue;
-                        f(hd, hdv, n, q, k, ks, v, vs, scale, out);
+                        f(hd, hdv, nq, n, q, k, ks, v, vs, scale, out);
                         e = 0;
-                        for (int i = 0; i < hdv; i++) e = fmax(e, fabs(out[i] - ref[i]));
+                        for (int i = 0; i < nq * hdv; i++) e = fmax(e, fabs(out[i] - ref[i]));
                         CHECK(e < 2e-5, "level %d vs reference: %g (tk %d tv %d hd %d n %d)", lv, e,
                               tk, tv, hd, n);
                         tested_simd++;

@@ -31,58 +31,102 @@ static inline float hsum(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
+/* exp(x) for x <= 0 (scores minus their running max): 2^(x log2 e) split into an integer
+ * power (added to the exponent bits) and 2^f, |f| <= 1/2, by its degree-6 Taylor polynomial
+ * (relative error < 2e-7). Inputs below -87 are clamped: their weight underflows anyway. */
+static inline __m256 exp8(__m256 x) {
+    x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
+    __m256 t = _mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f));
+    __m256 n = _mm256_round_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 f = _mm256_sub_ps(t, n);
+    __m256 p = _mm256_set1_ps(1.5403530393381609e-4f);
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.3333558146428443e-3f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(9.6181291076284772e-3f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(5.5504108664821580e-2f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(2.4022650695910071e-1f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(6.9314718055994531e-1f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.0f));
+    __m256i e = _mm256_slli_epi32(_mm256_cvtps_epi32(n), 23);
+    return _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(p), e));
+}
+
 static inline __attribute__((always_inline)) void
-attn(int tk, int tv, int hd, int hdv, int n, const float *q, const uint8_t *k, size_t ks,
-     const uint8_t *v, size_t vs, float scale, float *out) {
-    float acc[EL_ATTN_MAX_HDV] __attribute__((aligned(32))), sc[EL_ATTN_BLOCK];
-    float mx = -INFINITY, sum = 0;
-    memset(acc, 0, (size_t)hdv * sizeof(float));
+attn(int tk, int tv, int hd, int hdv, int n_q, int n, const float *q, const uint8_t *k,
+     size_t ks, const uint8_t *v, size_t vs, float scale, float *out) {
+    float acc[EL_ATTN_MAX_Q][EL_ATTN_MAX_HDV] __attribute__((aligned(32)));
+    float sc[EL_ATTN_BLOCK] __attribute__((aligned(32)));
+    float mx[EL_ATTN_MAX_Q], sum[EL_ATTN_MAX_Q];
     const int hd8 = hd & ~7, hdv8 = hdv & ~7;
+    for (int g = 0; g < n_q; g++) {
+        mx[g] = -INFINITY;
+        sum[g] = 0;
+        memset(acc[g], 0, (size_t)hdv * sizeof(float));
+    }
     for (int j0 = 0; j0 < n; j0 += EL_ATTN_BLOCK) {
         int nb = n - j0 < EL_ATTN_BLOCK ? n - j0 : EL_ATTN_BLOCK;
-        float bmx = -INFINITY;
-        for (int j = 0; j < nb; j++) {
-            const uint8_t *kr = k + (size_t)(j0 + j) * ks;
-            __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-            int i = 0;
-            for (; i + 16 <= hd8; i += 16) {
-                s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load8(tk, kr, i), s0);
-                s1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), load8(tk, kr, i + 8), s1);
+        /* the block's K and V rows stay in L1 while each query of the group passes */
+        for (int g = 0; g < n_q; g++) {
+            const float *qg = q + (size_t)g * hd;
+            float bmx = -INFINITY;
+            for (int j = 0; j < nb; j++) {
+                const uint8_t *kr = k + (size_t)(j0 + j) * ks;
+                __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+                int i = 0;
+                for (; i + 16 <= hd8; i += 16) {
+                    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(qg + i), load8(tk, kr, i), s0);
+                    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(qg + i + 8), load8(tk, kr, i + 8), s1);
+                }
+                for (; i < hd8; i += 8)
+                    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(qg + i), load8(tk, kr, i), s0);
+                float s = hsum(_mm256_add_ps(s0, s1));
+                for (; i < hd; i++) s += qg[i] * load1(tk, kr, i);
+                sc[j] = s * scale;
+                bmx = sc[j] > bmx ? sc[j] : bmx;
             }
-            for (; i < hd8; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load8(tk, kr, i), s0);
-            float s = hsum(_mm256_add_ps(s0, s1));
-            for (; i < hd; i++) s += q[i] * load1(tk, kr, i);
-            sc[j] = s * scale;
-            bmx = sc[j] > bmx ? sc[j] : bmx;
-        }
-        if (bmx > mx) {
-            float c = expf(mx - bmx);
-            __m256 cv = _mm256_set1_ps(c);
-            int i = 0;
-            for (; i < hdv8; i += 8) _mm256_store_ps(acc + i, _mm256_mul_ps(_mm256_load_ps(acc + i), cv));
-            for (; i < hdv; i++) acc[i] *= c;
-            sum *= c;
-            mx = bmx;
-        }
-        for (int j = 0; j < nb; j++) {
-            float w = expf(sc[j] - mx);
-            sum += w;
-            const uint8_t *vr = v + (size_t)(j0 + j) * vs;
-            __m256 wv = _mm256_set1_ps(w);
-            int i = 0;
-            for (; i < hdv8; i += 8)
-                _mm256_store_ps(acc + i, _mm256_fmadd_ps(wv, load8(tv, vr, i), _mm256_load_ps(acc + i)));
-            for (; i < hdv; i++) acc[i] += w * load1(tv, vr, i);
+            float *ag = acc[g];
+            if (bmx > mx[g]) {
+                float c = expf(mx[g] - bmx);
+                __m256 cv = _mm256_set1_ps(c);
+                int i = 0;
+                for (; i < hdv8; i += 8) _mm256_store_ps(ag + i, _mm256_mul_ps(_mm256_load_ps(ag + i), cv));
+                for (; i < hdv; i++) ag[i] *= c;
+                sum[g] *= c;
+                mx[g] = bmx;
+            }
+            /* weights of the whole block at once */
+            __m256 m = _mm256_set1_ps(mx[g]), ws = _mm256_setzero_ps();
+            int j = 0;
+            for (; j + 8 <= nb; j += 8) {
+                __m256 w = exp8(_mm256_sub_ps(_mm256_load_ps(sc + j), m));
+                _mm256_store_ps(sc + j, w);
+                ws = _mm256_add_ps(ws, w);
+            }
+            float wsum = hsum(ws);
+            for (; j < nb; j++) {
+                sc[j] = expf(sc[j] - mx[g]);
+                wsum += sc[j];
+            }
+            sum[g] += wsum;
+            for (j = 0; j < nb; j++) {
+                const uint8_t *vr = v + (size_t)(j0 + j) * vs;
+                __m256 wv = _mm256_set1_ps(sc[j]);
+                int i = 0;
+                for (; i < hdv8; i += 8)
+                    _mm256_store_ps(ag + i, _mm256_fmadd_ps(wv, load8(tv, vr, i), _mm256_load_ps(ag + i)));
+                for (; i < hdv; i++) ag[i] += sc[j] * load1(tv, vr, i);
+            }
         }
     }
-    float inv = 1.0f / sum;
-    for (int i = 0; i < hdv; i++) out[i] = acc[i] * inv;
+    for (int g = 0; g < n_q; g++) {
+        float inv = 1.0f / sum[g];
+        for (int i = 0; i < hdv; i++) out[(size_t)g * hdv + i] = acc[g][i] * inv;
+    }
 }
 
 #define VARIANT(name, TK, TV)                                                                  \
-    static void name(int hd, int hdv, int n, const float *q, const uint8_t *k, size_t ks,      \
-                     const uint8_t *v, size_t vs, float scale, float *out) {                   \
-        attn(TK, TV, hd, hdv, n, q, k, ks, v, vs, scale, out);                                  \
+    static void name(int hd, int hdv, int n_q, int n, const float *q, const uint8_t *k,        \
+                     size_t ks, const uint8_t *v, size_t vs, float scale, float *out) {        \
+        attn(TK, TV, hd, hdv, n_q, n, q, k, ks, v, vs, scale, out);                             \
     }
 VARIANT(attn_f32_f32, EL_TYPE_F32, EL_TYPE_F32)
 VARIANT(attn_f16_f16, EL_TYPE_F16, EL_TYPE_F16)
