@@ -13,9 +13,14 @@
  * vec_dot differs from the reference by float rounding only; the activation quantizers
  * (from_float of Q8_0, Q8_1, Q8_K, F16, BF16) write the reference's bytes exactly for finite
  * input (tests/unit/test_kernels.c checks both). Inputs the reference never produces are
- * outside that promise: int8 quants of -128 in Q8_0 weights or activations (the SIMD sign
- * trick negates them as 8-bit values) and non-finite floats given to a quantizer (the output
- * is deterministic and the kernel safe, but may differ from the reference's bytes).
+ * outside that promise: int8 quants of -128 in Q8_0 weights or in activations (the x86
+ * kernels that move a sign onto the other operand — q8_0, iq4_nl, iq4_xs — negate them as
+ * 8-bit values; the ARM kernels are exact for any int8) and non-finite floats given to a
+ * quantizer (the output is deterministic and the kernel safe, but may differ from the
+ * reference's bytes).
+ *
+ * The choice is made once, at the first el_type_traits() call: EL_CPU_FEATURES or
+ * el_cpu_set_max_level() must act before that (they do in main() before any model work).
  */
 #ifndef EL_DISPATCH_H
 #define EL_DISPATCH_H
