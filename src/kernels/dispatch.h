@@ -19,8 +19,8 @@
  * quantizer (the output is deterministic and the kernel safe, but may differ from the
  * reference's bytes).
  *
- * The choice is made once, at the first el_type_traits() call: EL_CPU_FEATURES or
- * el_cpu_set_max_level() must act before that (they do in main() before any model work).
+ * The choice is made once, at the first el_type_traits() call. EL_CPU_FEATURES is read right
+ * then (first el_cpu_get); a flag that calls el_cpu_set_max_level() must run before it.
  */
 #ifndef EL_DISPATCH_H
 #define EL_DISPATCH_H
