@@ -16,6 +16,36 @@
 #include "engine/synth.h"
 #include "naive_ref.h"
 
+/* Allocation counting (not under ASan, which owns malloc): every malloc-family call of
+ * the process passes through here while `count_allocs` is set, so a test can assert that
+ * the decode loop allocates nothing (STYLE.md: sessions allocate once). */
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#define EL_COUNT_ALLOCS 1
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void *__libc_memalign(size_t, size_t);
+static volatile int count_allocs;
+static volatile long n_allocs;
+void *malloc(size_t n) {
+    if (count_allocs) __atomic_add_fetch(&n_allocs, 1, __ATOMIC_RELAXED);
+    return __libc_malloc(n);
+}
+void *calloc(size_t a, size_t b) {
+    if (count_allocs) __atomic_add_fetch(&n_allocs, 1, __ATOMIC_RELAXED);
+    return __libc_calloc(a, b);
+}
+void *realloc(void *p, size_t n) {
+    if (count_allocs) __atomic_add_fetch(&n_allocs, 1, __ATOMIC_RELAXED);
+    return __libc_realloc(p, n);
+}
+int posix_memalign(void **p, size_t al, size_t n) {
+    if (count_allocs) __atomic_add_fetch(&n_allocs, 1, __ATOMIC_RELAXED);
+    *p = __libc_memalign(al, n);
+    return *p ? 0 : 12;
+}
+#endif
+
 static el_model *open_model(const char *rel) {
     char err[512];
     el_model *m = el_model_open(el_testdata(rel), err, sizeof err);
@@ -631,6 +661,41 @@ static void test_long_positions(void) {
                2048, srows, 2, "stories260K");
 }
 
+/* The decode path (batch validation, forward, thread pool, attention, sampling) allocates
+ * nothing once the session is open. */
+static void test_no_alloc_in_decode(void) {
+#ifdef EL_COUNT_ALLOCS
+    const char *path = synth_model("tiny-qwen3", "Q4_K_M", 256, 512, 64, "q");
+    REQUIRE(path);
+    char err[256];
+    el_model *m = el_model_open(path, err, sizeof err);
+    REQUIRE(m, "%s", err);
+    el_session *s = open_session(m, 256, 2, 32, 2, 2, EL_KV_F16);
+    el_sampling sp;
+    el_sampling_default(&sp);
+    sp.seed = 1;
+    el_sampler *smp = el_sampler_open(m, &sp, err, sizeof err);
+    REQUIRE(s && smp);
+    el_token prompt[20];
+    int32_t pos[20];
+    for (int i = 0; i < 20; i++) prompt[i] = (el_token)(i * 31 % 300), pos[i] = i;
+    el_batch b = {.n = 20, .tokens = prompt, .pos = pos};
+    REQUIRE(el_session_decode(s, &b, err, sizeof err) == 0, "%s", err);
+    el_token t = el_sampler_pick(smp, el_session_logits(s, 0));
+    n_allocs = 0;
+    count_allocs = 1;
+    for (int i = 20; i < 120; i++) {
+        if (decode1(s, t, i, 0)) break;
+        t = el_sampler_pick(smp, el_session_logits(s, 0));
+    }
+    count_allocs = 0;
+    CHECK(n_allocs == 0, "%ld allocations in 100 decode steps", (long)n_allocs);
+    el_sampler_close(smp);
+    el_session_close(s);
+    el_model_close(m);
+#endif
+}
+
 int main(int argc, char **argv) {
     (void)argc;
     RUN(test_stories_greedy);
@@ -643,6 +708,7 @@ int main(int argc, char **argv) {
     RUN(test_quantized_vs_naive);
     RUN(test_vs_llama_cpp);
     RUN(test_kv_layer_types);
+    RUN(test_no_alloc_in_decode);
     RUN(test_long_positions);
     return test_summary(argv[0]);
 }
