@@ -912,22 +912,28 @@ static int plan_add(synth *s, int cap, const char *name, uint32_t n_dims, int64_
 /* Tensor names and shapes as llama.cpp's loader wants them (src/llama-model.cpp,
  * load_tensors: LLM_ARCH_LLAMA, LLM_ARCH_QWEN2, LLM_ARCH_QWEN3). ne = {fan-in, rows}.
  *
- * Scales keep activations O(1) and make greedy decoding a meaningful test:
+ * Scales keep activations O(1) and make greedy decoding a meaningful test (test_synth's
+ * test_greedy_spread measures it through the engine):
  *  - matrices N(0, 1/fan_in), so each projection preserves the variance; the two residual
  *    writers (attn_output, ffn_down) are further divided by sqrt(2 n_layer) so the residual
  *    stream stays O(1) however deep the model is;
+ *  - attention scores have std ~3 (attn_q and attn_k, or qwen3's q/k norm weights, carry a
+ *    factor sqrt(3) each): attention picks out a few positions instead of averaging the
+ *    context, so positions (RoPE) and the KV cache visibly change the output, and greedy
+ *    runs wander instead of settling into a 2-token loop;
  *  - logits of the normed final state have std ~2.5 (a real spread, no near-ties): output
  *    rows have std 2.5/sqrt(n_embd) with output_norm ~1;
- *  - token embeddings are small (std 0.25/sqrt(n_embd)). This matters for tied models, where
+ *  - token embeddings are small (std 0.05/sqrt(n_embd)). This matters for tied models, where
  *    token_embd is also the output matrix: the input token's own embedding sits in the
  *    residual stream, and its dot product with its own row (n_embd * std^2, divided by the
  *    state's RMS) would otherwise outscore every other token, so a random tied model just
- *    repeats its input ("eeeee..."). Small embeddings make that self-term ~0.25 logit std;
- *    the output_norm weights (~10) then restore the 2.5 spread, as trained tied models also
+ *    repeats its input ("eeeee..."). Small embeddings shrink that self-term to ~0.1 logit;
+ *    the output_norm weights (~50) then restore the 2.5 spread, as trained tied models also
  *    carry large final-norm weights;
  *  - norm weights center * (1 +- 0.1), biases +-0.1. */
-#define EMB_STD 0.25f /* * 1/sqrt(n_embd) */
+#define EMB_STD 0.05f /* * 1/sqrt(n_embd) */
 #define LOGIT_STD 2.5f
+#define ATT_SCALE 1.7320508f /* sqrt(3), on each of q and k */
 static int plan_build(synth *s, char *err, size_t errlen) {
     const el_synth_params *p = &s->p;
     const int64_t E = p->n_embd, hd = s->head_dim, Q = p->n_head * hd, KV = p->n_head_kv * hd;
@@ -947,16 +953,19 @@ static int plan_build(synth *s, char *err, size_t errlen) {
     (snprintf(nm, sizeof nm, "blk.%lld.%s", (long long)i, suffix),                                 \
      plan_add(s, cap, nm, nd, ne0, ne1, kind, scale))
         rc |= T("attn_norm.weight", 1, E, 1, GEN_NORM, 0.1f);
-        rc |= T("attn_q.weight", 2, E, Q, GEN_MATRIX, 1.0f / sqrtf((float)E));
+        rc |= T("attn_q.weight", 2, E, Q, GEN_MATRIX, ATT_SCALE / sqrtf((float)E));
         if (p->arch == EL_SYNTH_QWEN2) rc |= T("attn_q.bias", 1, Q, 1, GEN_BIAS, 0.1f);
-        rc |= T("attn_k.weight", 2, E, KV, GEN_MATRIX, 1.0f / sqrtf((float)E));
+        rc |= T("attn_k.weight", 2, E, KV, GEN_MATRIX, ATT_SCALE / sqrtf((float)E));
         if (p->arch == EL_SYNTH_QWEN2) rc |= T("attn_k.bias", 1, KV, 1, GEN_BIAS, 0.1f);
         rc |= T("attn_v.weight", 2, E, KV, GEN_MATRIX, 1.0f / sqrtf((float)E));
         if (p->arch == EL_SYNTH_QWEN2) rc |= T("attn_v.bias", 1, KV, 1, GEN_BIAS, 0.1f);
         rc |= T("attn_output.weight", 2, Q, E, GEN_MATRIX, rs / sqrtf((float)Q));
         if (p->arch == EL_SYNTH_QWEN3) {
+            /* q and k are RMS-normed per head: the scale lives in the norm weights */
             rc |= T("attn_q_norm.weight", 1, hd, 1, GEN_NORM, 0.1f);
+            if (rc == 0) s->t[s->n_t - 1].center = ATT_SCALE;
             rc |= T("attn_k_norm.weight", 1, hd, 1, GEN_NORM, 0.1f);
+            if (rc == 0) s->t[s->n_t - 1].center = ATT_SCALE;
         }
         rc |= T("ffn_norm.weight", 1, E, 1, GEN_NORM, 0.1f);
         rc |= T("ffn_gate.weight", 2, E, F, GEN_MATRIX, 1.0f / sqrtf((float)E));

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "edgellm.h"
 #include "engine/synth.h"
 #include "gguf/gguf.h"
 #include "kernels/quantize_model.h"
@@ -426,9 +427,11 @@ static void test_weight_scale(void) {
         const char *name;
         double mean, std;
     } cases[] = {
-        {"token_embd.weight", 0, 0.25 / 8.0},          /* 0.25 / sqrt(64) */
-        {"output_norm.weight", 10.0, 1.0},             /* tied: 10 * (1 +- 0.1) */
-        {"blk.0.attn_q.weight", 0, 1.0 / 8.0},         /* 1 / sqrt(fan-in 64) */
+        {"token_embd.weight", 0, 0.05 / 8.0},          /* 0.05 / sqrt(64) */
+        {"output_norm.weight", 50.0, 5.0},             /* tied: 50 * (1 +- 0.1) */
+        {"blk.0.attn_q.weight", 0, 1.7320508 / 8.0},   /* sqrt(3) / sqrt(fan-in 64) */
+        {"blk.0.attn_v.weight", 0, 1.0 / 8.0},         /* 1 / sqrt(fan-in 64) */
+        {"blk.0.attn_k.weight", 0, 1.7320508 / 8.0},   /* sqrt(3) / sqrt(fan-in 64) */
         {"blk.1.ffn_down.weight", 0, 0.5 / sqrt(128)}, /* / sqrt(2 * 2 layers) */
         {"blk.0.attn_norm.weight", 1.0, 0.1},
         {"blk.1.attn_k.bias", 0, 0.1},
@@ -452,6 +455,22 @@ static void test_weight_scale(void) {
               cases[i].std);
         /* Irwin-Hall(4) is bounded at 2*sqrt(3) standard deviations */
         CHECK(mx <= 3.4642 * cases[i].std * 1.0001, "%s max dev %g", cases[i].name, mx);
+    }
+    el_gguf_close(g);
+    /* qwen3 normalises q and k per head: the attention scale sits in the norm weights */
+    REQUIRE(el_synth_preset("tiny-qwen3", &p, err, sizeof err) == 0);
+    p.ftype = 0;
+    REQUIRE(write_model(&p, path) == 0);
+    g = el_gguf_open(path, err, sizeof err);
+    REQUIRE(g != NULL, "%s", err);
+    const char *qk[2] = {"blk.2.attn_q_norm.weight", "blk.0.attn_k_norm.weight"};
+    for (int i = 0; i < 2; i++) {
+        const el_gguf_tensor *t = el_gguf_find_tensor(g, qk[i]);
+        REQUIRE(t && t->type == EL_TYPE_F32 && t->ne[0] == 64, "%s", qk[i]);
+        double m = 0;
+        for (int j = 0; j < 64; j++)
+            m += ((const float *)t->data)[j] / 64.0;
+        CHECK(fabs(m - 1.7320508) < 0.1, "%s mean %g, want sqrt(3)", qk[i], m);
     }
     el_gguf_close(g);
     remove(path);
@@ -751,6 +770,61 @@ static void test_errors(void) {
     CHECK(el_synth_write(&p, tmp_path("bad.gguf"), err, sizeof err) < 0 && err[0]);
 }
 
+/* The weights make greedy decoding a meaningful test: through the engine, each tiny model's
+ * logits have a real spread (std ~1..6, no top-1 ties) and a greedy run of 24 steps
+ * visits many tokens (a random tied model that just repeats its input fails this). */
+static void test_greedy_spread(void) {
+    char err[256];
+    for (size_t a = 0; a < EL_ARRAY_LEN(tiny); a++) {
+        el_synth_params p;
+        REQUIRE(el_synth_preset(tiny[a], &p, err, sizeof err) == 0);
+        p.ftype = 0;
+        p.n_layer = 4;
+        char *path = tmp_path("greedy.gguf");
+        REQUIRE(write_model(&p, path) == 0);
+        el_model *m = el_model_open(path, err, sizeof err);
+        REQUIRE(m != NULL, "%s: %s", tiny[a], err);
+        el_session_params sp;
+        el_session_params_default(&sp);
+        sp.n_ctx = 64;
+        sp.n_threads = 1;
+        el_session *s = el_session_open(m, &sp, err, sizeof err);
+        REQUIRE(s != NULL, "%s", err);
+        el_model_desc d;
+        el_model_describe(m, &d);
+        el_token tok = 300 % d.n_vocab; /* some merged token */
+        int seen[4096] = {0}, distinct = 0;
+        double min_gap = 1e9, sd_lo = 1e9, sd_hi = 0;
+        for (int32_t step = 0; step < 24; step++) {
+            el_batch b = {.n = 1, .tokens = &tok, .pos = &step};
+            REQUIRE(el_session_decode(s, &b, err, sizeof err) == 0, "%s", err);
+            const float *lg = el_session_logits(s, 0);
+            REQUIRE(lg != NULL);
+            double sum = 0, sum2 = 0, best = -1e30, second = -1e30;
+            int arg = 0;
+            for (int i = 0; i < d.n_vocab; i++) {
+                sum += lg[i];
+                sum2 += (double)lg[i] * lg[i];
+                if (lg[i] > best)
+                    second = best, best = lg[i], arg = i;
+                else if (lg[i] > second)
+                    second = lg[i];
+            }
+            double mean = sum / d.n_vocab, sd = sqrt(sum2 / d.n_vocab - mean * mean);
+            sd_lo = fmin(sd_lo, sd), sd_hi = fmax(sd_hi, sd);
+            min_gap = fmin(min_gap, best - second);
+            if (arg < 4096 && !seen[arg]++) distinct++;
+            tok = arg;
+        }
+        CHECK(sd_lo > 1.0 && sd_hi < 6.0, "%s: logit std %g..%g", tiny[a], sd_lo, sd_hi);
+        CHECK(min_gap > 1e-4, "%s: top-1/top-2 gap %g", tiny[a], min_gap);
+        CHECK(distinct >= 6, "%s: greedy visits %d distinct tokens in 24 steps", tiny[a], distinct);
+        el_session_close(s);
+        el_model_close(m);
+        remove(path);
+    }
+}
+
 int main(int argc, char **argv) {
     (void)argc;
     RUN(test_presets);
@@ -763,6 +837,7 @@ int main(int argc, char **argv) {
     RUN(test_copy_vocab);
     RUN(test_hf_vocab);
     RUN(test_rope_llama3);
+    RUN(test_greedy_spread);
     RUN(test_errors);
     return test_summary(argv[0]);
 }
