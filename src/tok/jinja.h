@@ -90,6 +90,7 @@ typedef struct jj_loop jj_loop;
 
 typedef struct jv {
     uint8_t t;   /* enum jv_type */
+    uint8_t mk;  /* JV_STR: a markupsafe Markup (|safe, |escape): see jj_markup_add */
     uint16_t id; /* JV_FUNC: enum jj_fn */
     union {
         bool b;
@@ -117,8 +118,8 @@ struct jj_list {
 
 struct jj_dict {
     size_t n, cap;
-    jj_str **k; /* (cap) keys */
-    jv *v;      /* (cap) values */
+    jv *k; /* (cap) keys: str, int, float, bool or None (Python's hashable scalars) */
+    jv *v; /* (cap) values */
 };
 
 struct jj_bound {
@@ -166,6 +167,11 @@ static inline jv jv_float(double f) {
 }
 static inline jv jv_str(jj_str *s) {
     jv v = {.t = JV_STR};
+    v.u.s = s;
+    return v;
+}
+static inline jv jv_markup(jj_str *s) {
+    jv v = {.t = JV_STR, .mk = 1};
     v.u.s = s;
     return v;
 }
@@ -353,8 +359,13 @@ jj_list *jj_list_new(jj_ctx *c, size_t cap, int kind);
 void jj_list_push(jj_ctx *c, jj_list *l, jv v);
 jj_dict *jj_dict_new(jj_ctx *c, size_t cap);
 void jj_dict_init(jj_dict *d);
-jv *jj_dict_get(const jj_dict *d, const char *k, size_t klen);
-void jj_dict_set(jj_ctx *c, jj_dict *d, jj_str *k, jv v); /* replaces in place, else appends */
+jv *jj_dict_get(const jj_dict *d, const char *k, size_t klen); /* str keys only */
+void jj_dict_set(jj_ctx *c, jj_dict *d, jj_str *k, jv v);      /* replaces in place, else appends */
+/* Any key, with Python's key equality (1 == 1.0 == True). find: NULL when absent or the key
+ * cannot be a dict key; put: fails on an unhashable key. */
+jv *jj_dict_find(jj_ctx *c, const jj_dict *d, jv key);
+void jj_dict_put(jj_ctx *c, uint32_t pos, jj_dict *d, jv key, jv v);
+bool jj_hashable(jv v);
 jj_list *jj_list_copy(jj_ctx *c, const jj_list *l, int kind);
 
 /* Python semantics */
@@ -438,8 +449,14 @@ jj_str *jj_replace(jj_ctx *c, const jj_str *s, const jj_str *old, const jj_str *
                    int64_t count);
 jj_list *jj_splitlines(jj_ctx *c, const jj_str *s, bool keepends);
 
-/* Python's `format % args` (the subset %s %r %d %i %%). */
-jv jj_format_percent(jj_ctx *c, uint32_t pos, const jj_str *fmt, jv args);
+/* Python's `format % args` (the subset %s %r %d %i %%); with markup, Markup.__mod__: the
+ * arguments are HTML-escaped and the result is a Markup. */
+jv jj_format_percent(jj_ctx *c, uint32_t pos, const jj_str *fmt, jv args, bool markup);
+
+/* markupsafe: escape() of any value (a Markup stays as it is) and the five-character HTML
+ * escape of a string. */
+jv jj_escape(jj_ctx *c, uint32_t pos, jv v);
+jj_str *jj_html_escape(jj_ctx *c, const jj_str *s);
 
 /* ---- rendering with explicit limits (tests and the fuzz harness use it) ---------------- */
 int jj_render(const el_tmpl *t, const char *messages_json, const char *tools_json,

@@ -26,6 +26,7 @@ enum {
     F_DEFAULT,
     F_DICTSORT,
     F_ESCAPE,
+    F_FORCEESCAPE,
     F_FIRST,
     F_FLOAT,
     F_FORMAT,
@@ -71,7 +72,7 @@ static const struct {
     {"dictsort", F_DICTSORT},
     {"e", F_ESCAPE},
     {"escape", F_ESCAPE},
-    {"forceescape", F_ESCAPE},
+    {"forceescape", F_FORCEESCAPE},
     {"first", F_FIRST},
     {"float", F_FLOAT},
     {"format", F_FORMAT},
@@ -317,6 +318,33 @@ static keyed *keyed_items(jj_ctx *c, uint32_t pos, const jj_list *l, jv attribut
     return k;
 }
 
+/* sort's attribute may list several keys, "age,name" (Jinja's make_multi_attrgetter): the
+ * key is then the list of those values. */
+static keyed *sort_keys(jj_ctx *c, uint32_t pos, const jj_list *l, jv attribute,
+                        bool case_sensitive) {
+    if (attribute.t != JV_STR || !memchr(attribute.u.s->s, ',', attribute.u.s->len))
+        return keyed_items(c, pos, l, attribute, case_sensitive);
+    jj_list *parts = jj_list_new(c, 0, JL_LIST);
+    const jj_str *a = attribute.u.s;
+    size_t st = 0;
+    for (size_t i = 0; i <= a->len; i++)
+        if (i == a->len || a->s[i] == ',') {
+            jj_list_push(c, parts, jv_str(jj_str_new(c, a->s + st, i - st)));
+            st = i + 1;
+        }
+    keyed *k = jj_alloc_n(c, l->n ? l->n : 1, sizeof *k);
+    for (size_t i = 0; i < l->n; i++) {
+        jj_list *key = jj_list_new(c, parts->n, JL_LIST);
+        for (size_t j = 0; j < parts->n; j++) {
+            jv v = attr_get(c, pos, l->v[i], parts->v[j]);
+            key->v[key->n++] = case_sensitive ? v : lower_if_str(c, pos, v);
+        }
+        k[i].val = l->v[i];
+        k[i].key = jv_list(key);
+    }
+    return k;
+}
+
 /* ---- filters -------------------------------------------------------------------------- */
 
 static jv f_length(jj_ctx *c, uint32_t pos, jv v) {
@@ -346,7 +374,9 @@ static jv seq_item(jj_ctx *c, uint32_t pos, jv v, bool last) {
     if (l->n == 0)
         return jv_undef(last ? "No last item, sequence was empty."
                              : "No first item, sequence was empty.");
-    return l->v[last ? l->n - 1 : 0];
+    jv r = l->v[last ? l->n - 1 : 0];
+    if (last && v.t == JV_STR) r.mk = v.mk; /* reversed() goes through Markup.__getitem__ */
+    return r;
 }
 
 static bool parse_py_float(const char *s, size_t len, double *out) {
@@ -544,35 +574,9 @@ static jv f_tojson(jj_ctx *c, uint32_t pos, jv x, const jv *p) {
     return jv_str(jj_buf_str(c, &b));
 }
 
-static jv f_escape(jj_ctx *c, uint32_t pos, jv v) {
-    jj_str *s = jj_to_str(c, pos, v);
-    jj_buf b = {0};
-    for (size_t i = 0; i < s->len; i++) {
-        switch (s->s[i]) {
-        case '&':
-            jj_buf_puts(c, &b, "&amp;");
-            break;
-        case '<':
-            jj_buf_puts(c, &b, "&lt;");
-            break;
-        case '>':
-            jj_buf_puts(c, &b, "&gt;");
-            break;
-        case '"':
-            jj_buf_puts(c, &b, "&#34;");
-            break;
-        case '\'':
-            jj_buf_puts(c, &b, "&#39;");
-            break;
-        default:
-            jj_buf_putc(c, &b, s->s[i]);
-        }
-    }
-    return jv_str(jj_buf_str(c, &b));
-}
-
 /* select / reject / selectattr / rejectattr */
 static jv f_select(jj_ctx *c, uint32_t pos, jv seq, const jj_args *a, bool attr, bool keep) {
+    if (!jj_truthy(seq)) return jv_list(jj_list_new(c, 0, JL_ITER)); /* Jinja: `if value:` */
     size_t k = 0;
     jv attribute = jv_none();
     if (attr) {
@@ -602,6 +606,7 @@ static jv f_select(jj_ctx *c, uint32_t pos, jv seq, const jj_args *a, bool attr,
 }
 
 static jv f_map(jj_ctx *c, uint32_t pos, jv seq, const jj_args *a) {
+    if (!jj_truthy(seq)) return jv_list(jj_list_new(c, 0, JL_ITER)); /* Jinja: `if value:` */
     const jj_list *l = jj_iterate(c, pos, seq);
     jj_list *out = jj_list_new(c, l->n, JL_ITER);
     if (a->n == 0) {
@@ -654,7 +659,7 @@ static jv f_sort(jj_ctx *c, uint32_t pos, jv seq, const jj_args *a) {
     jv p[3] = {jv_bool(false), jv_bool(false), jv_none()};
     jj_bind(c, pos, "sort", a, 3, names, p);
     const jj_list *l = jj_iterate(c, pos, seq);
-    keyed *k = keyed_items(c, pos, l, p[2], jj_truthy(p[1]));
+    keyed *k = sort_keys(c, pos, l, p[2], jj_truthy(p[1]));
     keyed *tmp = jj_alloc_n(c, l->n ? l->n : 1, sizeof *tmp);
     merge_sort(c, pos, k, tmp, l->n, jj_truthy(p[0]));
     jj_list *out = jj_list_new(c, l->n, JL_LIST);
@@ -676,7 +681,7 @@ static jv f_dictsort(jj_ctx *c, uint32_t pos, jv d, const jj_args *a) {
     keyed *k = jj_alloc_n(c, n ? n : 1, sizeof *k);
     for (size_t i = 0; i < n; i++) {
         jj_list *t = jj_list_new(c, 2, JL_TUPLE);
-        t->v[0] = jv_str(d.u.d->k[i]);
+        t->v[0] = d.u.d->k[i];
         t->v[1] = d.u.d->v[i];
         t->n = 2;
         k[i].val = jv_list(t);
@@ -746,7 +751,9 @@ static jv f_reverse(jj_ctx *c, uint32_t pos, jv v) {
             memcpy(r + s->len - i - adv, s->s + i, adv);
             i += adv;
         }
-        return jv_str(jj_str_new(c, r, s->len));
+        jv rv = jv_str(jj_str_new(c, r, s->len));
+        rv.mk = v.mk;
+        return rv;
     }
     if (v.t == JV_NS || v.t == JV_NONE || v.t == JV_BOOL || v.t == JV_INT || v.t == JV_FLOAT)
         jj_fail(c, pos, "argument must be iterable");
@@ -764,7 +771,7 @@ static jv f_items(jj_ctx *c, uint32_t pos, jv v) {
     jj_list *out = jj_list_new(c, v.u.d->n, JL_ITER);
     for (size_t i = 0; i < v.u.d->n; i++) {
         jj_list *t = jj_list_new(c, 2, JL_TUPLE);
-        t->v[0] = jv_str(v.u.d->k[i]);
+        t->v[0] = v.u.d->k[i];
         t->v[1] = v.u.d->v[i];
         t->n = 2;
         out->v[out->n++] = jv_list(t);
@@ -815,7 +822,10 @@ jv jj_apply_filter(jj_ctx *c, uint32_t pos, int id, const char *name, jv v, cons
         return f_dictsort(c, pos, v, a);
     case F_ESCAPE:
         jj_no_args(c, pos, "escape", a);
-        return f_escape(c, pos, v);
+        return jj_escape(c, pos, v);
+    case F_FORCEESCAPE:
+        jj_no_args(c, pos, "forceescape", a);
+        return jv_markup(jj_html_escape(c, jj_to_str(c, pos, v)));
     case F_FIRST:
     case F_LAST:
         jj_no_args(c, pos, id == F_FIRST ? "first" : "last", a);
@@ -832,7 +842,7 @@ jv jj_apply_filter(jj_ctx *c, uint32_t pos, int id, const char *name, jv v, cons
         jj_list *t = jj_list_new(c, a->n, JL_TUPLE);
         for (size_t i = 0; i < a->n; i++)
             t->v[t->n++] = a->v[i];
-        return jj_format_percent(c, pos, jj_to_str(c, pos, v), jv_list(t));
+        return jj_format_percent(c, pos, jj_to_str(c, pos, v), jv_list(t), v.t == JV_STR && v.mk);
     }
     case F_INDENT: {
         static const char *const names[] = {"width", "first", "blank"};
@@ -840,7 +850,9 @@ jv jj_apply_filter(jj_ctx *c, uint32_t pos, int id, const char *name, jv v, cons
         p[1] = jv_bool(false);
         p[2] = jv_bool(false);
         jj_bind(c, pos, "indent", a, 3, names, p);
-        return f_indent(c, pos, v, p[0], p[1], p[2]);
+        jv r = f_indent(c, pos, v, p[0], p[1], p[2]);
+        r.mk = v.t == JV_STR && v.mk;
+        return r;
     }
     case F_INT: {
         static const char *const names[] = {"default", "base"};
@@ -861,12 +873,15 @@ jv jj_apply_filter(jj_ctx *c, uint32_t pos, int id, const char *name, jv v, cons
         return jv_list(jj_list_copy(c, jj_iterate(c, pos, v), JL_LIST));
     case F_LOWER:
     case F_UPPER:
-    case F_TITLE:
+    case F_TITLE: {
         jj_no_args(c, pos, name, a);
-        return jv_str(jj_change_case(c, pos, jj_to_str(c, pos, v),
+        jv r = jv_str(jj_change_case(c, pos, jj_to_str(c, pos, v),
                                      id == F_LOWER   ? JJ_CASE_LOWER
                                      : id == F_UPPER ? JJ_CASE_UPPER
                                                      : JJ_CASE_JINJA_TITLE));
+        r.mk = id != F_TITLE && v.t == JV_STR && v.mk; /* Markup.upper() is a Markup */
+        return r;
+    }
     case F_MAP:
         return f_map(c, pos, v, a);
     case F_MAX:
@@ -899,9 +914,11 @@ jv jj_apply_filter(jj_ctx *c, uint32_t pos, int id, const char *name, jv v, cons
         return f_round(c, pos, v, p[0], p[1]);
     }
     case F_SAFE:
-    case F_STRING:
         jj_no_args(c, pos, name, a);
-        return jv_str(jj_to_str(c, pos, v));
+        return jv_markup(jj_to_str(c, pos, v));
+    case F_STRING: /* soft_str: a string (Markup included) is returned as it is */
+        jj_no_args(c, pos, name, a);
+        return v.t == JV_STR ? v : jv_str(jj_to_str(c, pos, v));
     case F_SORT:
         return f_sort(c, pos, v, a);
     case F_SUM:
@@ -919,8 +936,12 @@ jv jj_apply_filter(jj_ctx *c, uint32_t pos, int id, const char *name, jv v, cons
         static const char *const names[] = {"chars"};
         p[0] = jv_none();
         jj_bind(c, pos, "trim", a, 1, names, p);
+        bool mk = v.t == JV_STR && v.mk;
         const jj_str *set = p[0].t == JV_NONE ? NULL : jj_to_str(c, pos, p[0]);
-        return jv_str(jj_strip(c, jj_to_str(c, pos, v), set, true, true));
+        if (set && mk) set = jj_html_escape(c, set); /* Markup.strip escapes its argument */
+        jv r = jv_str(jj_strip(c, jj_to_str(c, pos, v), set, true, true));
+        r.mk = mk;
+        return r;
     }
     case F_UNIQUE:
         return f_unique(c, pos, v, a);
@@ -1023,7 +1044,11 @@ bool jj_apply_test(jj_ctx *c, uint32_t pos, int id, const char *name, jv v, cons
             return v.u.s->len == 0 ||
                    memmem(arg.u.s->s, arg.u.s->len, v.u.s->s, v.u.s->len) != NULL;
         }
-        if (arg.t == JV_DICT) return v.t == JV_STR && jj_dict_get(arg.u.d, v.u.s->s, v.u.s->len);
+        if (arg.t == JV_DICT) {
+            if (v.t == JV_LIST || v.t == JV_DICT || v.t == JV_NS)
+                jj_fail(c, pos, "unhashable type: '%s'", jj_type_name(v));
+            return jj_dict_find(c, arg.u.d, v) != NULL;
+        }
         if (arg.t == JV_UNDEF) return false;
         const jj_list *l = jj_iterate(c, pos, arg);
         for (size_t i = 0; i < l->n && !r.u.b; i++)

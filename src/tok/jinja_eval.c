@@ -163,12 +163,11 @@ jv jj_getitem(jj_ctx *c, uint32_t pos, jv obj, jv key) {
     switch (obj.t) {
     case JV_UNDEF:
         return jj_undefined_error(c, pos, obj);
-    case JV_DICT:
-        if (key.t == JV_STR) {
-            jv *v = jj_dict_get(obj.u.d, key.u.s->s, key.u.s->len);
-            if (v) return *v;
-        }
+    case JV_DICT: {
+        jv *v = jj_dict_find(c, obj.u.d, key);
+        if (v) return *v;
         break;
+    }
     case JV_LIST: {
         const jj_list *l = obj.u.l;
         if (l->kind == JL_LIST || l->kind == JL_TUPLE || l->kind == JL_RANGE) {
@@ -180,7 +179,9 @@ jv jj_getitem(jj_ctx *c, uint32_t pos, jv obj, jv key) {
         const jj_str *s = obj.u.s;
         if (index_of(key, s->ncp, &i)) {
             size_t a = jj_cp_offset(s, i), b = jj_cp_offset(s, i + 1);
-            return jv_str(jj_str_new(c, s->s + a, b - a));
+            jv r = jv_str(jj_str_new(c, s->s + a, b - a));
+            r.mk = obj.mk; /* Markup.__getitem__ returns a Markup */
+            return r;
         }
         break;
     }
@@ -243,7 +244,9 @@ static jv do_slice(jj_ctx *c, uint32_t pos, jv obj, jv start, jv stop, jv stepv)
         size_t n = slice_indices((int64_t)str->ncp, &start, &stop, step, &s);
         if (step == 1) {
             size_t a = jj_cp_offset(str, (size_t)s), b = jj_cp_offset(str, (size_t)s + n);
-            return jv_str(jj_str_new(c, str->s + a, b - a));
+            jv r = jv_str(jj_str_new(c, str->s + a, b - a));
+            r.mk = obj.mk;
+            return r;
         }
         jj_buf b = {0};
         for (size_t k = 0; k < n; k++) {
@@ -251,7 +254,9 @@ static jv do_slice(jj_ctx *c, uint32_t pos, jv obj, jv start, jv stop, jv stepv)
             size_t x = jj_cp_offset(str, at), y = jj_cp_offset(str, at + 1);
             jj_buf_put(c, &b, str->s + x, y - x);
         }
-        return jv_str(jj_buf_str(c, &b));
+        jv r = jv_str(jj_buf_str(c, &b));
+        r.mk = obj.mk;
+        return r;
     }
     if (obj.t == JV_LIST) {
         const jj_list *l = obj.u.l;
@@ -292,7 +297,7 @@ jj_list *jj_iterate(jj_ctx *c, uint32_t pos, jv v) {
     case JV_DICT: {
         jj_list *l = jj_list_new(c, v.u.d->n, JL_LIST);
         for (size_t i = 0; i < v.u.d->n; i++)
-            l->v[l->n++] = jv_str(v.u.d->k[i]);
+            l->v[l->n++] = v.u.d->k[i];
         return l;
     }
     default:
@@ -339,7 +344,9 @@ static jv repeat(jj_ctx *c, uint32_t pos, jv seq, int64_t times) {
         jj_buf b = {0};
         for (int64_t i = 0; i < times; i++)
             jj_buf_put(c, &b, s->s, s->len);
-        return jv_str(jj_buf_str(c, &b));
+        jv r = jv_str(jj_buf_str(c, &b));
+        r.mk = seq.mk;
+        return r;
     }
     const jj_list *l = seq.u.l;
     if (l->n && (uint64_t)times > (uint64_t)(1u << 24) / l->n)
@@ -442,6 +449,12 @@ jv jj_binop(jj_ctx *c, uint32_t pos, int op, jv a, jv b) {
         }
     }
     if (op == OP_ADD) {
+        if (a.t == JV_STR && b.t == JV_STR && (a.mk || b.mk)) {
+            /* Markup.__add__ / __radd__: the plain operand is escaped */
+            const jj_str *x = a.mk ? a.u.s : jj_html_escape(c, a.u.s);
+            const jj_str *y = b.mk ? b.u.s : jj_html_escape(c, b.u.s);
+            return jv_markup(jj_str_cat(c, x, y));
+        }
         if (a.t == JV_STR && b.t == JV_STR) return jv_str(jj_str_cat(c, a.u.s, b.u.s));
         if (a.t == JV_LIST && b.t == JV_LIST && a.u.l->kind == b.u.l->kind &&
             (a.u.l->kind == JL_LIST || a.u.l->kind == JL_TUPLE)) {
@@ -461,7 +474,7 @@ jv jj_binop(jj_ctx *c, uint32_t pos, int op, jv a, jv b) {
         if (seq_a && is_intlike(b)) return repeat(c, pos, a, ival(b));
         if (seq_b && is_intlike(a)) return repeat(c, pos, b, ival(a));
     }
-    if (op == OP_MOD && a.t == JV_STR) return jj_format_percent(c, pos, a.u.s, b);
+    if (op == OP_MOD && a.t == JV_STR) return jj_format_percent(c, pos, a.u.s, b, a.mk);
     type_error(c, pos, op, a, b);
 }
 
@@ -477,10 +490,9 @@ static bool contains(jj_ctx *c, uint32_t pos, jv needle, jv hay) {
         jj_charge(c, (hay.u.s->len >> 6) + 1);
         return memmem(hay.u.s->s, hay.u.s->len, needle.u.s->s, needle.u.s->len) != NULL;
     case JV_DICT:
-        if (needle.t == JV_STR) return jj_dict_get(hay.u.d, needle.u.s->s, needle.u.s->len);
         if (needle.t == JV_LIST || needle.t == JV_DICT || needle.t == JV_NS)
             jj_fail(c, pos, "unhashable type: '%s'", jj_type_name(needle));
-        return false;
+        return jj_dict_find(c, hay.u.d, needle) != NULL;
     case JV_LIST: {
         const jj_list *l = jj_iterate(c, pos, hay);
         for (size_t i = 0; i < l->n; i++)
@@ -721,9 +733,7 @@ static jv eval_inner(jj_ctx *c, const jj_node *n) {
         jj_dict *d = jj_dict_new(c, n->n);
         for (uint32_t i = 0; i < n->n; i++) {
             jv k = jj_eval(c, n->v[i]);
-            if (k.t != JV_STR)
-                jj_fail(c, n->v[i]->pos, "unsupported: dict key of type '%s'", jj_type_name(k));
-            jj_dict_set(c, d, k.u.s, jj_eval(c, n->w[i]));
+            jj_dict_put(c, n->v[i]->pos, d, k, jj_eval(c, n->w[i]));
         }
         return jv_dict(d);
     }

@@ -739,7 +739,39 @@ static jv str_join(jj_ctx *c, uint32_t pos, const jj_str *sep, jv iterable) {
 
 /* ---- percent formatting --------------------------------------------------------------- */
 
-jv jj_format_percent(jj_ctx *c, uint32_t pos, const jj_str *fmt, jv args) {
+jj_str *jj_html_escape(jj_ctx *c, const jj_str *s) {
+    if (!strpbrk(s->s, "&<>'\"")) return (jj_str *)s;
+    jj_buf b = {0};
+    for (size_t i = 0; i < s->len; i++) {
+        switch (s->s[i]) {
+        case '&':
+            jj_buf_puts(c, &b, "&amp;");
+            break;
+        case '<':
+            jj_buf_puts(c, &b, "&lt;");
+            break;
+        case '>':
+            jj_buf_puts(c, &b, "&gt;");
+            break;
+        case '"':
+            jj_buf_puts(c, &b, "&#34;");
+            break;
+        case '\'':
+            jj_buf_puts(c, &b, "&#39;");
+            break;
+        default:
+            jj_buf_putc(c, &b, s->s[i]);
+        }
+    }
+    return jj_buf_str(c, &b);
+}
+
+jv jj_escape(jj_ctx *c, uint32_t pos, jv v) {
+    if (v.t == JV_STR && v.mk) return v;
+    return jv_markup(jj_html_escape(c, jj_to_str(c, pos, v)));
+}
+
+jv jj_format_percent(jj_ctx *c, uint32_t pos, const jj_str *fmt, jv args, bool markup) {
     const jv *items = &args;
     size_t n = 1, used = 0;
     if (args.t == JV_LIST && args.u.l->kind == JL_TUPLE) {
@@ -763,10 +795,16 @@ jv jj_format_percent(jj_ctx *c, uint32_t pos, const jj_str *fmt, jv args) {
             jj_fail(c, pos, "unsupported: '%%%c' in %% formatting (only %%s %%r %%d %%i)", conv);
         if (used >= n) jj_fail(c, pos, "not enough arguments for format string");
         jv v = items[used++];
-        if (conv == 's') {
-            jj_put_str(c, pos, &b, v);
-        } else if (conv == 'r') {
-            jj_put_repr(c, pos, &b, v, 0);
+        if (conv == 's' || conv == 'r') {
+            jj_buf tmp = {0};
+            if (conv == 's')
+                jj_put_str(c, pos, &tmp, v);
+            else
+                jj_put_repr(c, pos, &tmp, v, 0);
+            jj_str *t = jj_buf_str(c, &tmp);
+            /* Markup.__mod__ escapes each argument (a Markup argument stays as it is) */
+            if (markup && !(conv == 's' && v.t == JV_STR && v.mk)) t = jj_html_escape(c, t);
+            jj_buf_put(c, &b, t->s, t->len);
         } else {
             char tmp[32];
             if (v.t == JV_FLOAT) {
@@ -780,7 +818,61 @@ jv jj_format_percent(jj_ctx *c, uint32_t pos, const jj_str *fmt, jv args) {
         }
     }
     if (used < n) jj_fail(c, pos, "not all arguments converted during string formatting");
-    return jv_str(jj_buf_str(c, &b));
+    jj_str *r = jj_buf_str(c, &b);
+    return markup ? jv_markup(r) : jv_str(r);
+}
+
+/* A str method called on a Markup (markupsafe 2.1): the case/strip/replace family escapes
+ * its string arguments and returns a Markup, split and friends return lists of Markup, join
+ * escapes the items; the rest behave as on a plain str. */
+static jv markup_method(jj_ctx *c, uint32_t pos, jv fn, const jj_args *a) {
+    const jj_bound *b = fn.u.bound;
+    jv plain = b->self;
+    plain.mk = 0;
+    jv pfn = bound(c, fn.id, plain, b->name);
+    switch (fn.id) {
+    case FN_S_STRIP:
+    case FN_S_LSTRIP:
+    case FN_S_RSTRIP:
+    case FN_S_REPLACE:
+    case FN_S_UPPER:
+    case FN_S_LOWER:
+    case FN_S_TITLE:
+    case FN_S_CAPITALIZE: {
+        jv *v = jj_alloc_n(c, a->n + 1, sizeof(jv));
+        jv *kv = jj_alloc_n(c, a->nkw + 1, sizeof(jv));
+        for (size_t i = 0; i < a->n; i++)
+            v[i] = a->v[i].t == JV_STR ? jj_escape(c, pos, a->v[i]) : a->v[i];
+        for (size_t i = 0; i < a->nkw; i++)
+            kv[i] = a->kwv[i].t == JV_STR ? jj_escape(c, pos, a->kwv[i]) : a->kwv[i];
+        jj_args esc = {.n = a->n, .v = v, .nkw = a->nkw, .kwn = a->kwn, .kwv = kv};
+        jv r = jj_call_builtin(c, pos, pfn, &esc);
+        r.mk = 1;
+        return r;
+    }
+    case FN_S_SPLIT:
+    case FN_S_RSPLIT:
+    case FN_S_SPLITLINES: {
+        jv r = jj_call_builtin(c, pos, pfn, a);
+        for (size_t i = 0; i < r.u.l->n; i++)
+            r.u.l->v[i].mk = 1;
+        return r;
+    }
+    case FN_S_JOIN: {
+        if (a->n != 1 || a->nkw) jj_fail(c, pos, "join() takes exactly one argument");
+        const jj_list *l = jj_iterate(c, pos, a->v[0]);
+        jj_list *e = jj_list_new(c, l->n, JL_LIST);
+        for (size_t i = 0; i < l->n; i++)
+            e->v[e->n++] = jj_escape(c, pos, l->v[i]);
+        jv arg = jv_list(e);
+        jj_args ea = {.n = 1, .v = &arg};
+        jv r = jj_call_builtin(c, pos, pfn, &ea);
+        r.mk = 1;
+        return r;
+    }
+    default:
+        return jj_call_builtin(c, pos, pfn, a);
+    }
 }
 
 /* ---- globals and methods -------------------------------------------------------------- */
@@ -820,17 +912,14 @@ static void fill_dict(jj_ctx *c, uint32_t pos, jj_dict *d, const jj_args *a, con
         jv src = a->v[0];
         if (src.t == JV_DICT) {
             for (size_t i = 0; i < src.u.d->n; i++)
-                jj_dict_set(c, d, src.u.d->k[i], src.u.d->v[i]);
+                jj_dict_put(c, pos, d, src.u.d->k[i], src.u.d->v[i]);
         } else {
             const jj_list *l = jj_iterate(c, pos, src);
             for (size_t i = 0; i < l->n; i++) {
                 jv pair = l->v[i];
                 if (pair.t != JV_LIST || pair.u.l->n != 2)
                     jj_fail(c, pos, "%s: sequence element %zu is not a pair", fname, i);
-                if (pair.u.l->v[0].t != JV_STR)
-                    jj_fail(c, pos, "unsupported: dict key of type '%s'",
-                            jj_type_name(pair.u.l->v[0]));
-                jj_dict_set(c, d, pair.u.l->v[0].u.s, pair.u.l->v[1]);
+                jj_dict_put(c, pos, d, pair.u.l->v[0], pair.u.l->v[1]);
             }
         }
     }
@@ -894,6 +983,7 @@ jv jj_call_builtin(jj_ctx *c, uint32_t pos, jv fn, const jj_args *a) {
     const jj_bound *b = fn.u.bound;
     jv self = b->self;
     jv p[3];
+    if (self.t == JV_STR && self.mk) return markup_method(c, pos, fn, a);
     switch (fn.id) {
     case FN_UNSUPPORTED:
         jj_fail(c, pos, "unsupported function '%s'", b->name);
@@ -1004,12 +1094,12 @@ jv jj_call_builtin(jj_ctx *c, uint32_t pos, jv fn, const jj_args *a) {
         for (size_t i = 0; i < d->n; i++) {
             if (fn.id == FN_D_ITEMS) {
                 jj_list *t = jj_list_new(c, 2, JL_TUPLE);
-                t->v[0] = jv_str(d->k[i]);
+                t->v[0] = d->k[i];
                 t->v[1] = d->v[i];
                 t->n = 2;
                 l->v[l->n++] = jv_list(t);
             } else {
-                l->v[l->n++] = fn.id == FN_D_KEYS ? jv_str(d->k[i]) : d->v[i];
+                l->v[l->n++] = fn.id == FN_D_KEYS ? d->k[i] : d->v[i];
             }
         }
         return jv_list(l);
@@ -1022,17 +1112,15 @@ jv jj_call_builtin(jj_ctx *c, uint32_t pos, jv fn, const jj_args *a) {
         if (a->n + a->nkw == 0) jj_fail(c, pos, "get expected at least 1 argument, got 0");
         if (p[0].t == JV_LIST || p[0].t == JV_DICT)
             jj_fail(c, pos, "unhashable type: '%s'", jj_type_name(p[0]));
-        if (p[0].t == JV_STR) {
-            jv *v = jj_dict_get(self.u.d, p[0].u.s->s, p[0].u.s->len);
-            if (v) return *v;
-        }
+        jv *v = jj_dict_find(c, self.u.d, p[0]);
+        if (v) return *v;
         return p[1];
     }
     case FN_D_COPY: {
         jj_no_args(c, pos, "copy", a);
         jj_dict *d = jj_dict_new(c, self.u.d->n);
         for (size_t i = 0; i < self.u.d->n; i++)
-            jj_dict_set(c, d, self.u.d->k[i], self.u.d->v[i]);
+            jj_dict_put(c, pos, d, self.u.d->k[i], self.u.d->v[i]);
         return jv_dict(d);
     }
     case FN_L_INDEX:

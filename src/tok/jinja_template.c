@@ -225,9 +225,9 @@ static char *render_body(jj_ctx *c, const el_tmpl *t, const char *messages_json,
                                                "add_generation_prompt"};
         for (size_t i = 0; i < extra.u.d->n; i++) {
             for (size_t k = 0; k < EL_ARRAY_LEN(reserved); k++)
-                if (strcmp(extra.u.d->k[i]->s, reserved[k]) == 0)
+                if (strcmp(extra.u.d->k[i].u.s->s, reserved[k]) == 0)
                     jj_fail(c, JJ_NOPOS, "extra_json: '%s' cannot be overridden", reserved[k]);
-            jj_scope_set(c, root, extra.u.d->k[i], extra.u.d->v[i]);
+            jj_scope_set(c, root, extra.u.d->k[i].u.s, extra.u.d->v[i]);
         }
     }
     jj_scope *top = jj_alloc(c, sizeof *top);

@@ -275,7 +275,7 @@ void jj_dict_init(jj_dict *d) {
 jj_dict *jj_dict_new(jj_ctx *c, size_t cap) {
     jj_dict *d = jj_alloc(c, sizeof *d);
     if (cap) {
-        d->k = jj_alloc_n(c, cap, sizeof(jj_str *));
+        d->k = jj_alloc_n(c, cap, sizeof(jv));
         d->v = jj_alloc_n(c, cap, sizeof(jv));
         d->cap = cap;
     }
@@ -284,22 +284,29 @@ jj_dict *jj_dict_new(jj_ctx *c, size_t cap) {
 
 jv *jj_dict_get(const jj_dict *d, const char *k, size_t klen) {
     for (size_t i = 0; i < d->n; i++)
-        if (jj_str_eq(d->k[i], k, klen)) return &d->v[i];
+        if (d->k[i].t == JV_STR && jj_str_eq(d->k[i].u.s, k, klen)) return &d->v[i];
     return NULL;
 }
 
-void jj_dict_set(jj_ctx *c, jj_dict *d, jj_str *k, jv v) {
-    jv *slot = jj_dict_get(d, k->s, k->len);
-    if (slot) {
-        *slot = v;
-        return;
-    }
+bool jj_hashable(jv v) {
+    return v.t == JV_STR || v.t == JV_INT || v.t == JV_FLOAT || v.t == JV_BOOL || v.t == JV_NONE;
+}
+
+jv *jj_dict_find(jj_ctx *c, const jj_dict *d, jv key) {
+    if (key.t == JV_STR) return jj_dict_get(d, key.u.s->s, key.u.s->len);
+    if (!jj_hashable(key)) return NULL;
+    for (size_t i = 0; i < d->n; i++)
+        if (d->k[i].t != JV_STR && jj_equal(c, d->k[i], key, 0)) return &d->v[i];
+    return NULL;
+}
+
+static void dict_append(jj_ctx *c, jj_dict *d, jv k, jv v) {
     if (d->n == d->cap) {
         size_t cap = d->cap ? d->cap * 2 : 8;
-        jj_str **nk = jj_alloc_n(c, cap, sizeof(jj_str *));
+        jv *nk = jj_alloc_n(c, cap, sizeof(jv));
         jv *nv = jj_alloc_n(c, cap, sizeof(jv));
         if (d->n) {
-            memcpy(nk, d->k, d->n * sizeof(jj_str *));
+            memcpy(nk, d->k, d->n * sizeof(jv));
             memcpy(nv, d->v, d->n * sizeof(jv));
         }
         d->k = nk;
@@ -309,6 +316,29 @@ void jj_dict_set(jj_ctx *c, jj_dict *d, jj_str *k, jv v) {
     d->k[d->n] = k;
     d->v[d->n] = v;
     d->n++;
+}
+
+void jj_dict_set(jj_ctx *c, jj_dict *d, jj_str *k, jv v) {
+    jv *slot = jj_dict_get(d, k->s, k->len);
+    if (slot)
+        *slot = v;
+    else
+        dict_append(c, d, jv_str(k), v);
+}
+
+void jj_dict_put(jj_ctx *c, uint32_t pos, jj_dict *d, jv key, jv v) {
+    if (!jj_hashable(key)) {
+        if (key.t == JV_LIST && key.u.l->kind == JL_TUPLE)
+            jj_fail(c, pos, "unsupported: tuple as a dict key");
+        if (key.t == JV_LIST || key.t == JV_DICT || key.t == JV_NS)
+            jj_fail(c, pos, "unhashable type: '%s'", jj_type_name(key));
+        jj_fail(c, pos, "unsupported: %s as a dict key", jj_type_name(key));
+    }
+    jv *slot = jj_dict_find(c, d, key);
+    if (slot)
+        *slot = v; /* Python keeps the first key object and the last value */
+    else
+        dict_append(c, d, key, v);
 }
 
 /* ---- Python semantics ----------------------------------------------------------------- */
@@ -442,7 +472,7 @@ bool jj_equal(jj_ctx *c, jv a, jv b, int depth) {
         if (x == y) return true;
         if (x->n != y->n) return false;
         for (size_t i = 0; i < x->n; i++) {
-            const jv *o = jj_dict_get(y, x->k[i]->s, x->k[i]->len);
+            const jv *o = jj_dict_find(c, y, x->k[i]);
             if (!o || !jj_equal(c, x->v[i], *o, depth + 1)) return false;
         }
         return true;
@@ -646,7 +676,7 @@ static void put_dict_repr(jj_ctx *c, uint32_t pos, jj_buf *b, const jj_dict *d, 
     jj_buf_putc(c, b, '{');
     for (size_t i = 0; i < d->n; i++) {
         if (i) jj_buf_puts(c, b, ", ");
-        put_str_repr(c, b, d->k[i]);
+        jj_put_repr(c, pos, b, d->k[i], depth + 1);
         jj_buf_puts(c, b, ": ");
         jj_put_repr(c, pos, b, d->v[i], depth + 1);
     }
@@ -660,7 +690,9 @@ void jj_put_repr(jj_ctx *c, uint32_t pos, jj_buf *b, jv v, int depth) {
         jj_buf_puts(c, b, "Undefined");
         return;
     case JV_STR:
+        if (v.mk) jj_buf_puts(c, b, "Markup(");
         put_str_repr(c, b, v.u.s);
+        if (v.mk) jj_buf_putc(c, b, ')');
         return;
     case JV_LIST: {
         const jj_list *l = v.u.l;
@@ -803,12 +835,36 @@ static void json_newline(jj_ctx *c, jj_buf *b, const jj_json_opts *o, int level)
         jj_buf_puts(c, b, o->indent);
 }
 
-static int cmp_keys(const void *x, const void *y) {
-    const jj_str *a = *(jj_str *const *)x, *b = *(jj_str *const *)y;
-    size_t n = a->len < b->len ? a->len : b->len;
-    int r = memcmp(a->s, b->s, n);
-    if (r) return r;
-    return a->len < b->len ? -1 : a->len > b->len;
+/* json.dumps turns non-str keys into strings: 1 -> "1", 1.5 -> "1.5", True -> "true",
+ * None -> "null". */
+static void put_json_key(jj_ctx *c, jj_buf *b, jv k, bool ascii) {
+    char tmp[48];
+    switch (k.t) {
+    case JV_STR:
+        put_json_str(c, b, k.u.s->s, k.u.s->len, ascii);
+        return;
+    case JV_INT:
+        snprintf(tmp, sizeof tmp, "\"%lld\"", (long long)k.u.i);
+        break;
+    case JV_BOOL:
+        snprintf(tmp, sizeof tmp, "\"%s\"", k.u.b ? "true" : "false");
+        break;
+    case JV_FLOAT:
+        if (isnan(k.u.f))
+            strcpy(tmp, "\"NaN\"");
+        else if (isinf(k.u.f))
+            strcpy(tmp, k.u.f < 0 ? "\"-Infinity\"" : "\"Infinity\"");
+        else {
+            char f[32];
+            jj_fmt_float(k.u.f, f);
+            snprintf(tmp, sizeof tmp, "\"%s\"", f);
+        }
+        break;
+    default:
+        strcpy(tmp, "\"null\"");
+        break;
+    }
+    jj_buf_puts(c, b, tmp);
 }
 
 static void put_json_level(jj_ctx *c, uint32_t pos, jj_buf *b, jv v, const jj_json_opts *o,
@@ -861,20 +917,24 @@ static void put_json_level(jj_ctx *c, uint32_t pos, jj_buf *b, jv v, const jj_js
             jj_buf_puts(c, b, "{}");
             return;
         }
-        jj_str **keys = d->k;
-        if (o->sort_keys) {
-            keys = jj_alloc_n(c, d->n, sizeof *keys);
-            memcpy(keys, d->k, d->n * sizeof *keys);
-            qsort(keys, d->n, sizeof *keys, cmp_keys);
-        }
+        size_t *order = jj_alloc_n(c, d->n, sizeof *order);
+        for (size_t i = 0; i < d->n; i++)
+            order[i] = i;
+        if (o->sort_keys) /* insertion sort: stable, and TypeError on mixed key types */
+            for (size_t i = 1; i < d->n; i++)
+                for (size_t j = i;
+                     j > 0 && jj_order(c, pos, d->k[order[j]], d->k[order[j - 1]]) < 0; j--) {
+                    size_t t = order[j];
+                    order[j] = order[j - 1];
+                    order[j - 1] = t;
+                }
         jj_buf_putc(c, b, '{');
         for (size_t i = 0; i < d->n; i++) {
             if (i) jj_buf_puts(c, b, o->item_sep);
             if (o->indent) json_newline(c, b, o, depth + 1);
-            put_json_str(c, b, keys[i]->s, keys[i]->len, o->ensure_ascii);
+            put_json_key(c, b, d->k[order[i]], o->ensure_ascii);
             jj_buf_puts(c, b, o->key_sep);
-            const jv *val = o->sort_keys ? jj_dict_get(d, keys[i]->s, keys[i]->len) : &d->v[i];
-            put_json_level(c, pos, b, *val, o, depth + 1);
+            put_json_level(c, pos, b, d->v[order[i]], o, depth + 1);
         }
         if (o->indent) json_newline(c, b, o, depth);
         jj_buf_putc(c, b, '}');
