@@ -58,17 +58,8 @@ int cmd_perplexity(int argc, char **argv) {
         } else if (!strcmp(a, "--chunks")) {
             if (!(v = cli_next(argc, argv, &i)) || cli_i32(a, v, 1, 1 << 30, &max_chunks)) return 2;
         } else if (!strcmp(a, "-ctk") || !strcmp(a, "-ctv")) {
-            if (!(v = cli_next(argc, argv, &i))) return 2;
-            el_kv_type t;
-            if (!strcmp(v, "f16")) {
-                t = EL_KV_F16;
-            } else if (!strcmp(v, "f32")) {
-                t = EL_KV_F32;
-            } else {
-                fprintf(stderr, "edgellm: %s: cache type '%s' is not supported (f16, f32)\n", a, v);
+            if (!(v = cli_next(argc, argv, &i)) || cli_kv_type(a, v, a[3] == 'k' ? &tk : &tv))
                 return 2;
-            }
-            *(a[3] == 'k' ? &tk : &tv) = t;
         } else {
             fprintf(stderr, "edgellm perplexity: unknown option '%s'\n", a);
             return 2;

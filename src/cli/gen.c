@@ -39,18 +39,6 @@ void gen_usage(FILE *f) {
             "  -ctk, -ctv TYPE         KV cache type for keys / values: f16 (default), f32\n");
 }
 
-static int kv_type(const char *flag, const char *v, el_kv_type *out) {
-    if (!strcmp(v, "f16")) {
-        *out = EL_KV_F16;
-    } else if (!strcmp(v, "f32")) {
-        *out = EL_KV_F32;
-    } else {
-        fprintf(stderr, "edgellm: %s: cache type '%s' is not supported (f16, f32)\n", flag, v);
-        return -1;
-    }
-    return 0;
-}
-
 int gen_parse_flag(gen_opts *o, int argc, char **argv, int *i) {
     const char *a = argv[*i], *v;
     el_sampling *sp = &o->sampling;
@@ -123,10 +111,10 @@ int gen_parse_flag(gen_opts *o, int argc, char **argv, int *i) {
         return 1;
     } else if (!strcmp(a, "-ctk") || !strcmp(a, "--cache-type-k")) {
         VAL();
-        return kv_type(a, v, &o->type_k) ? -1 : 1;
+        return cli_kv_type(a, v, &o->type_k) ? -1 : 1;
     } else if (!strcmp(a, "-ctv") || !strcmp(a, "--cache-type-v")) {
         VAL();
-        return kv_type(a, v, &o->type_v) ? -1 : 1;
+        return cli_kv_type(a, v, &o->type_v) ? -1 : 1;
     }
 #undef VAL
     return 0;

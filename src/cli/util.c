@@ -56,6 +56,18 @@ int cli_float(const char *flag, const char *val, double lo, double hi, float *ou
     return 0;
 }
 
+int cli_kv_type(const char *flag, const char *val, el_kv_type *out) {
+    if (!strcmp(val, "f16")) {
+        *out = EL_KV_F16;
+    } else if (!strcmp(val, "f32")) {
+        *out = EL_KV_F32;
+    } else {
+        fprintf(stderr, "edgellm: %s: cache type '%s' is not supported (f16, f32)\n", flag, val);
+        return -1;
+    }
+    return 0;
+}
+
 const char *cli_next(int argc, char **argv, int *i) {
     if (*i + 1 >= argc) {
         fprintf(stderr, "edgellm: %s needs a value\n", argv[*i]);
