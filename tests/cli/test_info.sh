@@ -6,30 +6,7 @@
 # stderr, exit 1); bad flags (usage, exit 2); --cpu and EL_CPU_FEATURES.
 # Env: EL_BIN (the edgellm binary, default build/edgellm), EL_TESTDATA (shared test data).
 # Last line: "N passed, N failed".
-BIN=${EL_BIN:-build/edgellm}
-DATA=${EL_TESTDATA:-../shared/testdata}
-T=$(mktemp -d "${TMPDIR:-/tmp}/edgellm-info-XXXXXX")
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-no() {
-    fail=$((fail + 1))
-    echo "FAIL $*"
-}
-
-# run WANT_RC CMD... : stdout in $T/out, stderr in $T/err, checks the exit status
-run() {
-    want=$1
-    shift
-    "$@" >"$T/out" 2>"$T/err"
-    rc=$?
-    if [ "$rc" -eq "$want" ]; then ok; else no "exit $rc (want $want): $*: $(head -c 300 "$T/err")"; fi
-}
-
-# has TEXT : stdout contains the fixed string TEXT
-has() {
-    if grep -qF -- "$1" "$T/out"; then ok; else no "output should contain '$1'"; fi
-}
+. "$(dirname "$0")/lib.sh"
 
 # row LABEL VALUE : the line starting with LABEL (after indentation) continues with VALUE
 row() {
@@ -151,6 +128,4 @@ one_line_error "EL_CPU_FEATURES=bogus: unknown level"
 run 0 "$BIN" info --cpu "$M"
 grep -q "^cpu " "$T/out" && grep -q "^arch " "$T/out" && ok || no "--cpu with a file prints both"
 
-rm -rf "$T"
-echo "test_info.sh: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

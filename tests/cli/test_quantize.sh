@@ -5,26 +5,8 @@
 # round trip that gives the same bytes, and one-line errors with exit 2 (usage) or 1 (I/O).
 # Env: EL_BIN (the edgellm binary, default build/edgellm), EL_TESTDATA (shared test data).
 # Last line: "N passed, N failed".
-BIN=${EL_BIN:-build/edgellm}
-DATA=${EL_TESTDATA:-../shared/testdata}
+. "$(dirname "$0")/lib.sh"
 MODEL="$DATA/models/stories260K.gguf"
-T=$(mktemp -d "${TMPDIR:-/tmp}/edgellm-quantize-XXXXXX")
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-no() {
-    fail=$((fail + 1))
-    echo "FAIL $*"
-}
-
-# run WANT_RC CMD... : runs CMD with stdout in $T/out, stderr in $T/err, checks the exit status
-run() {
-    want=$1
-    shift
-    "$@" >"$T/out" 2>"$T/err"
-    rc=$?
-    if [ "$rc" -eq "$want" ]; then ok; else no "exit $rc (want $want): $*: $(head -c 300 "$T/err")"; fi
-}
 
 # line_has TENSOR TEXT : the per-tensor line of TENSOR in $T/out contains TEXT
 line_has() {
@@ -114,6 +96,4 @@ run 1 "$BIN" quantize "$T/junk.gguf" "$T/x.gguf" Q4_0
 [ -e "$T/x.gguf" ] && no "failed runs must not leave an output file" || ok
 run 1 "$BIN" quantize "$MODEL" "$T/no/such/dir/x.gguf" Q4_0
 
-rm -rf "$T"
-echo "test_quantize.sh: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

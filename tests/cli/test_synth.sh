@@ -4,25 +4,10 @@
 # impossible shapes fail with one line and exit 2 (a failed write: exit 1).
 # Env: EL_BIN (the edgellm binary, default build/edgellm), EL_TESTDATA (shared test data).
 # Last line: "N passed, N failed".
-BIN=${EL_BIN:-build/edgellm}
-DATA=${EL_TESTDATA:-../shared/testdata}
-T=$(mktemp -d "${TMPDIR:-/tmp}/edgellm-synth-XXXXXX")
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-no() {
-    fail=$((fail + 1))
-    echo "FAIL $*"
-}
+. "$(dirname "$0")/lib.sh"
 
 # expect_rc WANT CMD... : runs CMD, checks the exit status; output in $T/out, $T/err
-expect_rc() {
-    want=$1
-    shift
-    "$@" >"$T/out" 2>"$T/err"
-    rc=$?
-    if [ "$rc" -eq "$want" ]; then ok; else no "exit $rc (want $want): $*: $(head -c 300 "$T/err")"; fi
-}
+expect_rc() { run "$@"; }
 
 # expect_err WANT_SUBSTRING CMD... : exit 2, exactly one line on stderr that names the problem
 expect_err() {
@@ -93,6 +78,4 @@ expect_err "too small" "$BIN" synth -o "$T/x.gguf" --vocab 100
 expect_rc 1 "$BIN" synth -o /nonexistent-dir/x.gguf
 [ "$(wc -l <"$T/err")" -eq 1 ] && ok || no "write failure: one line: $(cat "$T/err")"
 
-rm -rf "$T"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
