@@ -66,6 +66,22 @@ run 0 "$BIN" synth --preset tiny-qwen3 -o "$T/q3.gguf"
 printf 'hello\nhow are you\n/exit\n' | "$BIN" chat -m "$T/q3.gguf" -n 8 --temp 0 >"$T/out" 2>"$T/err"
 [ $? -eq 0 ] && ok || no "chat failed: $(head -c 300 "$T/err")"
 grep -q "reused" "$T/err" && ok || no "second chat turn did not reuse the cache: $(tail -n 2 "$T/err")"
+# Ctrl-C stops the answer, not the program: the chat goes on to the next prompt
+mkfifo "$T/in"
+"$BIN" chat -m "$T/q3.gguf" -n -1 --ignore-eos -c 16384 <"$T/in" >"$T/out" 2>"$T/err" &
+pid=$!
+exec 3>"$T/in"
+echo "hello" >&3
+sleep 1
+kill -INT "$pid"
+sleep 0.5
+echo "/exit" >&3
+exec 3>&-
+wait "$pid"
+rc=$?
+[ "$rc" -eq 0 ] && ok || no "chat after Ctrl-C exited $rc: $(tail -c 300 "$T/err")"
+has "(stopped)"
+err_has "stop: interrupted"
 # a model without a template cannot chat: one clear line
 printf 'hi\n' | "$BIN" chat -m "$S" >"$T/out" 2>"$T/err"
 [ $? -eq 1 ] && ok || no "chat without template should exit 1"
