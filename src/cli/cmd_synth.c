@@ -153,7 +153,10 @@ int cmd_synth(int argc, char **argv) {
         fprintf(stderr, "edgellm synth: %s (edgellm synth --help lists them)\n", err);
         return 2;
     }
-    if (arch_id >= 0) p.arch = (el_synth_arch)arch_id;
+    if (arch_id >= 0) {
+        p.arch = (el_synth_arch)arch_id;
+        if (p.arch != EL_SYNTH_LLAMA) p.rope_llama3 = false; /* llama3 scaling is llama's */
+    }
     if ((p.ftype = el_synth_ftype_from_name(type)) < 0) {
         fprintf(stderr, "edgellm synth: unknown type '%s' (edgellm synth --help lists them)\n",
                 type);

@@ -71,6 +71,7 @@ expect_err "--layers" "$BIN" synth -o "$T/x.gguf" --layers abc
 expect_err "--embd" "$BIN" synth -o "$T/x.gguf" --embd 99999999
 expect_err "needs a value" "$BIN" synth -o "$T/x.gguf" --layers
 expect_err "llama3" "$BIN" synth -o "$T/x.gguf" --arch qwen2 --rope-scaling llama3
+expect_rc 0 "$BIN" synth -o "$T/q.gguf" --preset llama-3.2-1b --arch qwen2 --layers 1 --vocab 300 --embd 128 --heads 2 --kv-heads 2 --ffn 64
 expect_err "--rope-scaling" "$BIN" synth -o "$T/x.gguf" --rope-scaling yarn
 expect_err "--tokenizer" "$BIN" synth -o "$T/x.gguf" --tokenizer /nonexistent/tok.gguf
 expect_err "too small" "$BIN" synth -o "$T/x.gguf" --vocab 100
