@@ -1020,7 +1020,12 @@ static int choose_types(synth *s, const char *out_path, char *err, size_t errlen
             goto out;
         }
     }
-    if (el_gguf_writer_write(w, skel, err, errlen)) goto out;
+    char e2[300];
+    if (el_gguf_writer_write(w, skel, e2, sizeof e2)) {
+        const char *why = strstr(e2, ": ");
+        el_errf(err, errlen, "%s: cannot write there%s", out_path, why ? why : "");
+        goto out;
+    }
     g = el_gguf_open(skel, err, errlen);
     remove(skel); /* the mapping stays valid */
     if (!g) goto out;
