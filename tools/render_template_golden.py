@@ -151,6 +151,8 @@ CASES_CONTEXT = {
     "u8": "héllo wörld ß ﬁ İ ΣΑΣ όσος", "ws": "  \t padded \n ", "empty": "", "zero": 0,
     "big": 9007199254740993, "neg": -7, "fl": [0.1, 1e16, 1e-05, 123456.789, -0.0, 1.0],
     "quote": "it's \"quoted\" \\ \u0001\u00a0\u2028",
+    "parts": [{"type": "text", "text": "hi"}, {"type": "image", "url": "x.png"},
+              {"type": "text", "text": "there"}],
 }
 
 # Small templates over CASES_CONTEXT (+ messages = the "multi_turn" conversation).
@@ -277,6 +279,19 @@ CASES = [
     "{{ dict(a=1, b='x') }} {{ dict({'q': 1}, r=2) }} {{ namespace(a=1).a }}",
     "{{ strftime_now('%Y-%m-%d %H:%M:%S') }} {{ strftime_now('%d %b %Y') }} {{ strftime_now('%A %j%%') }}",
     "{{ u8.title() }} {{ 'ǆemal ΣΑΣ'.lower() }} {{ 'straße'.upper() }}",
+    # reprs, loop helpers, macros, unpacking, content parts
+    "{% for x in l %}{{ loop }}{{ loop.changed(x % 2) }} {% endfor %}{% macro m() %}{% endmacro %}{{ m }} {{ namespace(a=1, b=[none]) }} {{ range(3) }} {{ range(0, 10, 3) }} {{ d.values()|list }}",
+    "{% for a, b in [[1, 2], (3, 4), 'xy'] %}{{ a }}{{ b }};{% endfor %}{% for k, (x, y) in [('p', [1, 2])] %}{{ k }}{{ x }}{{ y }}{% endfor %}",
+    "{% for a, b in [[1, 2, 3]] %}{% endfor %}",
+    "{% macro outer(x, sep='-') %}{{ inner(x, sep=sep) }}{% endmacro %}{% macro inner(v, sep) %}<{{ v|join(sep) }}>{% endmacro %}{{ outer([1, 2]) }}{{ outer('ab', sep='+') }}",
+    "{% macro m(a, b=a * 2) %}{{ a }},{{ b }}{% endmacro %}{{ m(3) }} {{ m(1, 5) }}{% set e %}{% endset %}[{{ e }}]",
+    "{{ 'a' if 0 else 'b' if 0 else 'c' }} {{ 'x' if true else raise_exception('no') }} {{ none ~ 'a' }} {{ [1, 2] ~ 'a' }} {{ '' ~ 1.0 }} {{ 'a' in ['a', 'b'] and 'c' not in 'abd' }} {{ u is string }}",
+    "{% for p in parts if p.type == 'text' %}{{ p.text }}|{% endfor %}{{ parts|selectattr('type', 'equalto', 'image')|list|length }} {{ parts[0] is mapping }} {{ parts is string }}",
+    "{{ strftime_now('%f|%z|%Z|%j|%U|%a') }} {{ {'a': 1,} }} {{ [1, 2,] }} {{ (1, 2,) }}",
+    "{% set ns = namespace(found=false) %}{% for m in messages %}{% if m.role == 'assistant' and not ns.found %}{% set ns.found = true %}{{ loop.index0 }}{% endif %}{% endfor %}{{ ns.found }}",
+    "{{ u > 1 }}",
+    "{{ 'a' + ('b' if false) }}",
+    "{{ messages[0].content.split()[0] ~ messages|map(attribute='role')|unique|join(',') }}",
     # undefined behaviour and errors
     "{{ u }}|{{ u ~ 'x' }}|{% for x in u %}no{% endfor %}|{{ u|length }}|{{ not u }}",
     "{{ u.attr }}",

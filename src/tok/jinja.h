@@ -358,7 +358,6 @@ jj_str *jj_buf_str(jj_ctx *c, const jj_buf *b);
 jj_list *jj_list_new(jj_ctx *c, size_t cap, int kind);
 void jj_list_push(jj_ctx *c, jj_list *l, jv v);
 jj_dict *jj_dict_new(jj_ctx *c, size_t cap);
-void jj_dict_init(jj_dict *d);
 jv *jj_dict_get(const jj_dict *d, const char *k, size_t klen); /* str keys only */
 void jj_dict_set(jj_ctx *c, jj_dict *d, jj_str *k, jv v);      /* replaces in place, else appends */
 /* Any key, with Python's key equality (1 == 1.0 == True). find: NULL when absent or the key

@@ -363,7 +363,6 @@ static size_t lex_tag(lexer *L, size_t i, bool block, bool *line_starting) {
     size_t len = L->len;
     char stack[JJ_PARSE_DEPTH];
     int depth = 0;
-    size_t tag_start = i;
     while (i < len) {
         if (depth == 0) {
             size_t end = 0;
@@ -442,7 +441,6 @@ static size_t lex_tag(lexer *L, size_t i, bool block, bool *line_starting) {
         t->op = op;
         i += strlen(ops[o].s);
     }
-    (void)tag_start;
     *line_starting = false;
     return len; /* the parser reports the missing end tag */
 }

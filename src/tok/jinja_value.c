@@ -268,10 +268,6 @@ jj_list *jj_list_copy(jj_ctx *c, const jj_list *l, int kind) {
     return r;
 }
 
-void jj_dict_init(jj_dict *d) {
-    memset(d, 0, sizeof *d);
-}
-
 jj_dict *jj_dict_new(jj_ctx *c, size_t cap) {
     jj_dict *d = jj_alloc(c, sizeof *d);
     if (cap) {
