@@ -113,7 +113,7 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libedgellm.a
 		build-fuzz/libedgellm.a $(LDLIBS)
 
 ## cross: cross-build for aarch64 and run the kernel tests under qemu-aarch64 -cpu max
-CROSS_TESTS ?= test_quants test_kernels test_cpu test_attn
+CROSS_TESTS ?= test_quants test_kernels test_cpu test_attn test_gemm
 cross:
 	$(MAKE) BUILD=build-aarch64 CC=aarch64-linux-gnu-gcc AR=aarch64-linux-gnu-ar \
 		RUNNER="qemu-aarch64 -cpu max -L /usr/aarch64-linux-gnu" \
@@ -130,6 +130,15 @@ bench-kernels: $(BUILD)/bench/kernels
 	$(RUNNER) $(BUILD)/bench/kernels $(BENCH_ARGS)
 
 $(BUILD)/bench/kernels: bench/kernels.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS_ALL) -o $@ $< $(LIB) $(LDLIBS)
+
+## bench-gemm: prefill tile kernels vs vec_dot per weight type and CPU level (BENCH_ARGS="--cols 128")
+.PHONY: bench-gemm
+bench-gemm: $(BUILD)/bench/gemm
+	$(RUNNER) $(BUILD)/bench/gemm $(BENCH_ARGS)
+
+$(BUILD)/bench/gemm: bench/gemm.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS_ALL) -o $@ $< $(LIB) $(LDLIBS)
 

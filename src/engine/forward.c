@@ -13,10 +13,11 @@
  * then logits = rmsnorm(x) * output_norm Wout^T for the rows that asked for them.
  *
  * Matrix products quantize the activation rows once to the weight's vec_dot_type (Q8_0,
- * Q8_K, F16, ...) as llama.cpp does, then run the type's dot product per (row, token); rows
- * are split across the thread pool. Attention is kernels/attn.h's per-KV-type kernel: an
- * online softmax over the cache, so no (n_ctx)-sized score buffer exists. Nothing here
- * allocates.
+ * Q8_K, F16, ...) as llama.cpp does; a batch (T >= 2) then runs the type's tile kernel over
+ * tiles of weight rows x tokens (kernels/dispatch.h el_gemm_fn), a single token the type's
+ * dot product per row. Rows are split across the thread pool. Attention is kernels/attn.h's
+ * per-KV-type kernel: an online softmax over the cache, so no (n_ctx)-sized score buffer
+ * exists. Nothing here allocates.
  */
 #include <math.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "core/core.h"
 #include "engine/session.h"
 #include "kernels/attn.h"
+#include "kernels/dispatch.h"
 #include "kernels/threadpool.h"
 #include "kernels/types.h"
 
@@ -56,11 +58,38 @@ typedef struct matmul_ctx {
     float *y;          /* (T, ldy) */
     int ldy;
     el_vec_dot_fn dot;
+    const el_gemm_kernel *gemm; /* tile kernel for T >= 2, or NULL */
 } matmul_ctx;
+
+/* Rows of a panel: the weights a thread keeps in L2 while every token passes over them. */
+enum { PANEL_ROWS = 64 };
 
 static void matmul_rows(void *p, int ith, int nth) {
     matmul_ctx *c = p;
     const el_weight *w = c->w;
+    const el_gemm_kernel *g = c->gemm;
+    if (g) {
+        /* tiles of mr rows x nc tokens; whole tiles per thread, so no tile is split. Per
+         * panel of rows, tokens in groups of nc: a group's activations stay in L1 while the
+         * panel's row tiles pass over them. */
+        const int64_t n_tiles = (w->n_out + g->mr - 1) / g->mr;
+        int64_t t0, t1;
+        el_pool_split(n_tiles, ith, nth, &t0, &t1);
+        const int64_t r0 = t0 * g->mr, r1 = EL_MIN(w->n_out, t1 * g->mr);
+        const int64_t panel = EL_MAX(1, PANEL_ROWS / g->mr) * g->mr;
+        for (int64_t pb = r0; pb < r1; pb += panel) {
+            const int64_t pe = EL_MIN(r1, pb + panel);
+            for (int t = 0; t < c->T; t += g->nc) {
+                const int nc = EL_MIN(g->nc, c->T - t);
+                for (int64_t r = pb; r < pe; r += g->mr)
+                    g->gemm((int)w->n_in, c->y + (size_t)t * c->ldy + r, (size_t)c->ldy,
+                            w->data + (size_t)r * w->row_bytes, w->row_bytes,
+                            (int)EL_MIN((int64_t)g->mr, pe - r), c->xq + (size_t)t * c->xrow,
+                            c->xrow, nc);
+            }
+        }
+        return;
+    }
     int64_t per = (w->n_out + nth - 1) / nth;
     int64_t r0 = per * ith, r1 = EL_MIN(w->n_out, r0 + per);
     /* blocks of rows: a block of weights stays in cache while every token passes over it */
@@ -98,6 +127,11 @@ static void matmul(el_session *s, const el_weight *w, const float *x, int ldx, i
     const el_type_info *ti = el_type_traits(w->type);
     const el_type_info *vt = el_type_traits(ti->vec_dot_type);
     matmul_ctx mc = {.w = w, .T = T, .y = y, .ldy = ldy, .dot = ti->vec_dot};
+    /* T == 1 (decode) stays on vec_dot: one pass over the weights is memory-bound anyway */
+    if (T >= 2) {
+        const el_gemm_kernel *g = el_kernels_gemm(el_kernels_active_level(), w->type);
+        if (g && g->gemm) mc.gemm = g;
+    }
     if (ti->vec_dot_type == EL_TYPE_F32) {
         mc.xq = (const uint8_t *)x;
         mc.xrow = (size_t)ldx * sizeof(float);

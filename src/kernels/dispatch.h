@@ -71,6 +71,34 @@ typedef void (*el_vec_dot_2x2_fn)(int n, float *s, const void *x, size_t bx, con
  * i8mm level). A caller uses el_kernels_vec_dot_2x2(el_kernels_active_level(), t). */
 el_vec_dot_2x2_fn el_kernels_vec_dot_2x2(int level, int t);
 
+/* ---- tiles of a matrix product (prefill) -------------------------------------------------
+ * s[c*bs + r] = dot(row r of x, column c of y) over n elements, for r < nr and c < nc: row r
+ * of the weights (type t) starts r*bx bytes after x, column c of the activations (t's
+ * vec_dot_type, one quantized token) c*by bytes after y, and bs is in floats. A matmul with
+ * two or more activation rows (prefill) covers its output with such tiles: a tile kernel
+ * unpacks each weight block once for all nc columns and loads each activation block once for
+ * all nr rows, where vec_dot per (row, column) does both every time. Same error contract as
+ * vec_dot (same integer sums, float accumulation in another order). 1 <= nr <= mr and
+ * 1 <= nc <= nc_max of the kernel; n a multiple of the block size; rows and columns may be
+ * anywhere (no alignment beyond the block structs'). Nothing allocates. */
+typedef void (*el_gemm_fn)(int n, float *s, size_t bs, const void *x, size_t bx, int nr,
+                           const void *y, size_t by, int nc);
+
+typedef struct el_gemm_kernel {
+    el_gemm_fn gemm; /* NULL: no tile kernel at this level, use vec_dot per (row, column) */
+    int mr;          /* largest nr it takes (its weight rows per pass) */
+    int nc;          /* largest nc it takes */
+} el_gemm_kernel;
+
+/* The tile kernel of type t at `level` (the level's own or inherited from the level below,
+ * never the scalar reference: gemm is NULL where the level has none). NULL only for a bad
+ * level or t. */
+const el_gemm_kernel *el_kernels_gemm(int level, int t);
+
+/* The scalar reference tile of type t (loops over the reference vec_dot: ground truth for the
+ * tests), NULL where t has no reference vec_dot. Takes any nr, nc >= 1. */
+el_gemm_fn el_kernels_gemm_ref(int t);
+
 /* ---- for the ISA files only ---------------------------------------------------------------
  * Each fills the entries of k[EL_TYPE_COUNT] it has kernels for and leaves the others. The
  * table it receives already holds the level below, so a variant not worth having is simply
@@ -82,5 +110,11 @@ void el_kernels_fill_dotprod(el_quant_kernels *k);
 void el_kernels_fill_i8mm(el_quant_kernels *k);
 /* fills d[EL_TYPE_COUNT] (the table of the level below, so usually all NULL) */
 void el_kernels_fill_2x2_i8mm(el_vec_dot_2x2_fn *d);
+/* tile kernels: g[EL_TYPE_COUNT] holds the level below's (all NULL over scalar) */
+void el_kernels_fill_gemm_avx2(el_gemm_kernel *g);
+void el_kernels_fill_gemm_avx512(el_gemm_kernel *g);
+void el_kernels_fill_gemm_neon(el_gemm_kernel *g);
+void el_kernels_fill_gemm_dotprod(el_gemm_kernel *g);
+void el_kernels_fill_gemm_i8mm(el_gemm_kernel *g);
 
 #endif
