@@ -778,6 +778,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     conn_unref(cx);
 }
 
+static void mhd_log(void *cls, const char *fmt, va_list ap) EL_PRINTF(2, 0);
 static void mhd_log(void *cls, const char *fmt, va_list ap) {
     (void)cls;
     char line[512];

@@ -29,6 +29,7 @@ void el_think_free(el_think *t) {
 }
 
 static bool hold(el_think *t, const char *s, size_t n) {
+    if (n == 0) return true;
     if (t->n + n > t->cap) {
         size_t cap = t->cap ? t->cap : 64;
         while (cap < t->n + n)
@@ -44,6 +45,7 @@ static bool hold(el_think *t, const char *s, size_t n) {
 }
 
 static void drop(el_think *t, size_t k) {
+    if (k == 0) return;
     memmove(t->pend, t->pend + k, t->n - k);
     t->n -= k;
 }

@@ -119,6 +119,7 @@ int el_tc_calls(const el_tc_parser *p) {
 /* ---- helpers ---------------------------------------------------------------------------- */
 
 static bool append(el_tc_parser *p, const char *s, size_t n) {
+    if (n == 0) return true;
     if (p->n + n > p->cap) {
         size_t cap = p->cap ? p->cap : 256;
         while (cap < p->n + n)
@@ -135,6 +136,7 @@ static bool append(el_tc_parser *p, const char *s, size_t n) {
 
 static void consume(el_tc_parser *p, size_t k) {
     if (k > p->n) k = p->n;
+    if (k == 0) return;
     memmove(p->buf, p->buf + k, p->n - k);
     p->n -= k;
     p->scanned = p->scanned > k ? p->scanned - k : 0;
@@ -277,10 +279,11 @@ static long hermes_head(const char *s, size_t n, size_t *ns, size_t *nl) {
     if (s[i] != '"') return -1;
     size_t start = ++i;
     while (i < n && s[i] != '"') {
-        if (s[i] == '\\' || (unsigned char)s[i] < 0x20) return -1; /* unusual: parse whole */
+        if (s[i] == '\\' || (unsigned char)s[i] < 0x20 || i - start >= 256)
+            return -1; /* unusual (escapes, absurd length): parse the call whole */
         i++;
     }
-    if (i == n) return i - start > 256 ? -1 : 0;
+    if (i == n) return 0;
     if (i == start) return -1;
     *ns = start;
     *nl = i - start;
@@ -464,8 +467,8 @@ static void mistral_run(el_tc_parser *p, const el_tc_sink *k) {
             p->state = M_TEXT;
         } else if (p->state == M_NAME) {
             long at = find(p->buf, p->n, MISTRAL_ARGS);
-            if (at < 0) {
-                if (p->n <= 256) return;
+            if (at < 0 || at > 256) { /* a name is short: past 256 bytes this is text */
+                if (at < 0 && p->n <= 256 + strlen(MISTRAL_ARGS)) return;
                 emit_content(k, MISTRAL_TAG, strlen(MISTRAL_TAG)); /* not a name: text */
                 p->state = M_TEXT;
                 continue;
