@@ -382,7 +382,8 @@ static void test_tiles_real(void) {
 
 /* The levels a build must fill, where the machine runs them. */
 static void test_coverage(void) {
-    static const int must[] = {EL_TYPE_Q4_0, EL_TYPE_Q8_0};
+    static const int must[] = {EL_TYPE_Q4_0, EL_TYPE_Q8_0, EL_TYPE_Q4_K,
+                               EL_TYPE_Q5_K, EL_TYPE_Q6_K, EL_TYPE_F16};
     CHECK(el_kernels_gemm(EL_CPU_SCALAR, EL_TYPE_Q4_0) != NULL);
     CHECK(el_kernels_gemm(EL_CPU_SCALAR, EL_TYPE_Q4_0)->gemm == NULL, "scalar has no tiles");
     CHECK(el_kernels_gemm(EL_CPU_SCALAR, -1) == NULL);
