@@ -594,6 +594,10 @@ static enum MHD_Result handle_generate(srv_http *h, conn *cx, struct MHD_Connect
         return fail(h, cx, c, 503, "server_error", "shutting_down", "the server is shutting down");
     atomic_fetch_add(&h->active, 1);
     cx->counted = true;
+    /* No idle timeout while generating: waiting for a long prefill or a busy engine is not
+     * idleness (libmicrohttpd would close a stream whose next chunk takes longer than the idle
+     * timeout). The job's deadline bounds the time instead; on_completed restores it. */
+    MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
     if (r->stream) {
         struct MHD_Response *rsp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
                                                                      sse_reader, cx, sse_free);
@@ -766,7 +770,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
-    (void)c;
     srv_http *h = cls;
     conn *cx = *con_cls;
     *con_cls = NULL;
@@ -775,6 +778,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         atomic_store(&cx->job->cancel, true);
         atomic_fetch_add(&h->hc.disconnects, 1);
     }
+    if (cx->counted) /* idle timeout again for the next request on this connection */
+        MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT,
+                                  (unsigned int)h->cfg.idle_timeout_s);
     conn_unref(cx);
 }
 

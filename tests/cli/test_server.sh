@@ -168,21 +168,31 @@ else
     no "node is not installed: the load test did not run"
 fi
 
-# ---- SIGTERM while a stream is in flight: it finishes, then the server exits 0 ----
-start_server drain -m "$T/q3.gguf" --parallel 2
+# ---- SIGTERM while streams are in flight: they finish, then the server exits 0 ----
+# One slot, a slower model and a 1 s idle timeout: the second stream waits in the queue
+# longer than the idle timeout, which must not cut it (waiting for the engine is not idleness).
+"$BIN" synth -o "$T/slow.gguf" --preset tiny-qwen3 --layers 6 --embd 256 --ffn 768 --type F32 \
+    --ctx 4096 >"$T/synth2.log" 2>&1
+start_server drain -m "$T/slow.gguf" --parallel 1 --idle-timeout 1
 curl -sN -o "$T/drain.sse" "$URL_drain/v1/completions" \
     -d '{"prompt":"a","max_tokens":'$long',"ignore_eos":true,"stream":true}' &
 cpid=$!
 i=0
 while [ ! -s "$T/drain.sse" ] && [ $i -lt 100 ]; do sleep 0.02; i=$((i + 1)); done
+curl -sN -o "$T/queued.sse" "$URL_drain/v1/chat/completions" \
+    -d '{"messages":[{"role":"user","content":"hi"}],"max_tokens":2,"stream":true}' &
+qpid=$!
+sleep 0.2
 kill -TERM "$PID_drain"
 sleep 0.1
 code=$(curl -s -o /dev/null -w '%{http_code}' -m 5 "$URL_drain/v1/completions" -d '{"prompt":"a","max_tokens":2}')
 case "$code" in 000 | 503) ok ;; *) no "a new request during the drain got $code (want refused or 503)" ;; esac
 wait $cpid
+wait $qpid
 wait "$PID_drain"
 check "server exits 0 after draining" test $? -eq 0
 check "the in-flight stream completed during the drain" python3 "$HERE/check_sse.py" "$T/drain.sse" completion -q
+check "the queued stream outlived the idle timeout and the drain" python3 "$HERE/check_sse.py" "$T/queued.sse" chat -q
 
 # ---- the main server survived everything above ----
 code=$(curl -s -o /dev/null -w '%{http_code}' "$U/health")
