@@ -303,9 +303,12 @@ static void slot_sample(srv_engine *e, slot *sl, const float *L) {
         for (int32_t i = 0; i < r->n_bias; i++)
             e->sa[r->bias_ids[i]] =
                 r->bias_vals[i] <= -100 ? -INFINITY : e->sa[r->bias_ids[i]] + r->bias_vals[i];
-        if (r->ignore_eos)
-            for (el_token t = 0; t < e->n_vocab; t++)
-                if (el_token_is_eog(e->m, t)) e->sa[t] = -INFINITY;
+        if (r->ignore_eos) {
+            const int32_t *eog;
+            int32_t n_eog = el_jc_vocab_eog(e->jv, &eog);
+            for (int32_t i = 0; i < n_eog; i++)
+                e->sa[eog[i]] = -INFINITY;
+        }
         use = e->sa;
     }
     if (sl->constrained) {

@@ -1476,6 +1476,11 @@ void el_jc_vocab_free(el_jc_vocab *v) {
     free(v);
 }
 
+int32_t el_jc_vocab_eog(const el_jc_vocab *v, const int32_t **ids) {
+    *ids = v->eog;
+    return v->n_eog;
+}
+
 static bool token_fits(const el_jc_state *s, const el_jc_vocab *v, int32_t id) {
     el_jc_state t;
     el_jc_copy(&t, s);

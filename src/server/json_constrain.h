@@ -97,6 +97,8 @@ typedef struct el_jc_vocab el_jc_vocab;
 el_jc_vocab *el_jc_vocab_new(int32_t n_vocab, int (*text)(void *u, int32_t id, char *buf, int cap),
                              bool (*eog)(void *u, int32_t id), void *u, char *err, size_t errlen);
 void el_jc_vocab_free(el_jc_vocab *v);
+/* The end-of-generation token ids (count returned, *ids owned by v). */
+int32_t el_jc_vocab_eog(const el_jc_vocab *v, const int32_t **ids);
 
 /* Writes into out (n_vocab floats) the logits of `in` for the tokens allowed after state s,
  * -INFINITY for the rest. End-of-generation tokens are allowed only when el_jc_can_end.

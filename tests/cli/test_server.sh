@@ -97,6 +97,9 @@ expect_error() {
 # ---- models ----
 "$BIN" synth -o "$T/q3.gguf" --preset tiny-qwen3 --type F32 --ctx 4096 >"$T/synth.log" 2>&1
 check "synth tiny-qwen3" test -s "$T/q3.gguf"
+"$BIN" synth -o "$T/slow.gguf" --preset tiny-qwen3 --layers 6 --embd 256 --ffn 768 --type F32 \
+    --ctx 4096 >"$T/synth2.log" 2>&1
+check "synth a slower qwen3" test -s "$T/slow.gguf"
 QWEN3_TMPL="$DATA/chat_templates/Qwen-Qwen3-0.6B.jinja"
 
 # ---- the main server: 4 slots, API key, metrics, the real Qwen3 template ----
@@ -139,6 +142,32 @@ kill -TERM "$PID_st"
 wait "$PID_st"
 check "stories server exits 0 on SIGTERM" test $? -eq 0
 
+# ---- reasoning models: a template whose generation prompt opens <think> (DeepSeek-R1) ----
+# The random model never writes </think>, so everything it says is reasoning: content stays
+# empty and reasoning_content gets the text, streamed as reasoning deltas; with
+# reasoning_format "none" the same text is plain content. --timeout 1 ends a long answer.
+start_server r1 -m "$T/slow.gguf" --parallel 1 --timeout 1 \
+    --chat-template-file "$DATA/chat_templates/deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja"
+post "$URL_r1" /v1/chat/completions '{"messages":[{"role":"user","content":"2+2?"}],"max_tokens":12,"seed":3}'
+check "R1: the answer is all reasoning_content" jcheck "$T/body" "d['choices'][0]['message']['content'] == '' and len(d['choices'][0]['message']['reasoning_content']) > 0"
+cp "$T/body" "$T/r1a"
+post "$URL_r1" /v1/chat/completions '{"messages":[{"role":"user","content":"2+2?"}],"max_tokens":12,"seed":3,"reasoning_format":"none"}'
+python3 -c 'import json,sys; a,b=(json.load(open(f))["choices"][0]["message"] for f in sys.argv[1:]); sys.exit(0 if b["content"].strip() == a["reasoning_content"].strip() and "reasoning_content" not in b else 1)' "$T/r1a" "$T/body"
+if [ $? -eq 0 ]; then ok; else no "R1: reasoning_format none gives the same text as content: $(head -c 300 "$T/body")"; fi
+code=$(curl -sN -w '%{http_code}' -o "$T/r1.sse" "$URL_r1/v1/chat/completions" \
+    -d '{"messages":[{"role":"user","content":"2+2?"}],"max_tokens":12,"stream":true}')
+check "R1: streamed reasoning deltas" python3 -c 'import json,sys
+ev=[json.loads(l[6:]) for l in open(sys.argv[1]).read().split("\n\n") if l.startswith("data: {")]
+r="".join(e["choices"][0]["delta"].get("reasoning_content","") for e in ev if e["choices"])
+c="".join(e["choices"][0]["delta"].get("content","") for e in ev if e["choices"])
+sys.exit(0 if r and not c else 1)' "$T/r1.sse"
+t0=$(date +%s)
+post "$URL_r1" /v1/completions "{\"prompt\":\"a\",\"max_tokens\":$long,\"ignore_eos\":true}"
+t1=$(date +%s)
+check "--timeout 1 ends a long generation with finish_reason length ($((t1 - t0)) s)" jcheck "$T/body" "d['choices'][0]['finish_reason'] == 'length' and d['usage']['completion_tokens'] < $long"
+kill -TERM "$PID_r1"
+wait "$PID_r1"
+
 # ---- bounded load test: 32 concurrent streaming clients, RSS flat ----
 load=${EL_SERVER_LOAD:-}
 if [ -z "$load" ]; then
@@ -171,8 +200,6 @@ fi
 # ---- SIGTERM while streams are in flight: they finish, then the server exits 0 ----
 # One slot, a slower model and a 1 s idle timeout: the second stream waits in the queue
 # longer than the idle timeout, which must not cut it (waiting for the engine is not idleness).
-"$BIN" synth -o "$T/slow.gguf" --preset tiny-qwen3 --layers 6 --embd 256 --ffn 768 --type F32 \
-    --ctx 4096 >"$T/synth2.log" 2>&1
 start_server drain -m "$T/slow.gguf" --parallel 1 --idle-timeout 1
 curl -sN -o "$T/drain.sse" "$URL_drain/v1/completions" \
     -d '{"prompt":"a","max_tokens":'$long',"ignore_eos":true,"stream":true}' &
@@ -200,7 +227,7 @@ check "main server still healthy at the end (got $code)" test "$code" = 200
 kill -TERM "$PID_main"
 wait "$PID_main"
 check "main server exits 0 on SIGTERM" test $? -eq 0
-if grep -qE 'ERROR|Sanitizer|runtime error' "$T/main.log" "$T/st.log" "$T/load.log" "$T/drain.log"; then
+if grep -qE 'ERROR|Sanitizer|runtime error' "$T/main.log" "$T/st.log" "$T/load.log" "$T/drain.log" "$T/r1.log"; then
     no "sanitizer or error output in the server logs: $(grep -hE 'ERROR|Sanitizer|runtime error' "$T"/*.log | head -n 5)"
 else ok; fi
 
