@@ -102,9 +102,10 @@ typedef struct conn {
     bool too_big;
     srv_job *job;
     srv_out *out;
-    bool done;    /* the job finished and its output is in `out` */
-    bool counted; /* holds one of h->active */
-    char *tb;     /* text taken from the job (swapped with the job's buffer) */
+    bool done;        /* the job finished and its output is in `out` */
+    bool counted;     /* holds one of h->active */
+    double t_checked; /* last look at the socket for a hang-up */
+    char *tb;         /* text taken from the job (swapped with the job's buffer) */
     size_t tb_cap;
     srv_lp *lb;
     int32_t lb_cap;
@@ -195,6 +196,11 @@ static bool client_gone(conn *cx) {
  * its last output is in cx->out), 0: more to come, -1: the client went away. */
 static int pump(conn *cx) {
     srv_job *j = cx->job;
+    double now = el_now();
+    if (now - cx->t_checked > 0.1) { /* also while output flows: a fast model never waits */
+        cx->t_checked = now;
+        if (client_gone(cx)) return -1;
+    }
     pthread_mutex_lock(&j->mu);
     while (j->finish == SRV_RUNNING && j->n_text == 0 && j->n_lps == 0) {
         struct timespec ts;

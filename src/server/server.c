@@ -169,11 +169,17 @@ int el_server_run(const el_server_config *c) {
     srv_http_quiesce(h);
     srv_engine_drain(e, 0); /* no new jobs; the running ones go on */
     double end = el_now() + (c->timeout_s > 0 ? c->timeout_s : 600) + 5;
-    while (srv_http_active(h) > 0 && el_now() < end) {
+    bool aborted = false;
+    while (srv_http_active(h) > 0) {
         struct timespec ts = {0, 50 * 1000 * 1000};
-        if (sigtimedwait(&set, NULL, &ts) > 0) {
+        bool again = sigtimedwait(&set, NULL, &ts) > 0;
+        if (!aborted && (again || el_now() > end)) { /* second signal, or past the time limit */
             fprintf(stderr, "edgellm serve: stopping now\n");
             srv_engine_abort(e);
+            aborted = true;
+            end = el_now() + 5; /* the aborted responses end within a step or two */
+        } else if (aborted && el_now() > end) {
+            break;
         }
     }
     rc = 0;

@@ -171,8 +171,23 @@ while [ $i -lt 50 ]; do
     i=$((i + 1))
 done
 check "slot freed after the disconnect (slots busy $busy after $((i * 20)) ms)" test "$busy" = 0
+# the same for a client waiting for a whole (non-streamed) answer
+curl -s -o /dev/null -H "Authorization: Bearer $KEY" "$U/v1/completions" \
+    -d '{"prompt":"b","max_tokens":'$long',"ignore_eos":true}' &
+cp=$!
+sleep 0.3
+kill $cp
+wait $cp 2>/dev/null
+i=0
+while [ $i -lt 50 ]; do
+    busy=$(curl -s -H "Authorization: Bearer $KEY" "$U/metrics" | sed -n 's/^edgellm_slots_busy //p')
+    [ "$busy" = 0 ] && break
+    sleep 0.02
+    i=$((i + 1))
+done
+check "slot freed after a non-streaming client left (slots busy $busy)" test "$busy" = 0
 curl -s -H "Authorization: Bearer $KEY" "$U/metrics" >"$T/metrics"
-check "metrics count the cancel" grep -qE '^edgellm_requests_cancelled_total [1-9]' "$T/metrics"
+check "metrics count both cancels" grep -qE '^edgellm_requests_cancelled_total ([2-9]|[1-9][0-9])' "$T/metrics"
 for m in edgellm_requests_total edgellm_prompt_tokens_total edgellm_generated_tokens_total \
     edgellm_prefill_tokens_per_second edgellm_decode_tokens_per_second \
     edgellm_time_to_first_token_seconds_sum edgellm_queue_depth edgellm_slots_busy \
