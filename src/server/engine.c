@@ -46,6 +46,9 @@ typedef struct slot {
     el_stop *stop;
     bool stop_hit;
     bool constrained;
+    bool lazy_armed; /* watching the output for the job's lazy trigger */
+    char tail[64];   /* the last bytes of output while armed */
+    int n_tail;
     el_jc_state jc;
 } slot;
 
@@ -98,6 +101,7 @@ void srv_job_unref(srv_job *j) {
     }
     free(j->prompt);
     el_jc_free(j->grammar);
+    el_jc_free(j->lazy);
     free(j->text);
     free(j->lps);
     free(j);
@@ -176,14 +180,6 @@ static void finish(srv_engine *e, slot *sl, srv_finish why, const char *msg) {
             if (n > 0) job_emit(j, s, (size_t)n, NULL);
         }
     }
-    double now = el_now();
-    pthread_mutex_lock(&j->mu);
-    j->finish = why;
-    if (msg) snprintf(j->error, sizeof j->error, "%s", msg);
-    j->t_end = now;
-    pthread_cond_broadcast(&j->cv);
-    pthread_mutex_unlock(&j->mu);
-
     el_sampler_close(sl->smp);
     sl->smp = NULL;
     el_stop_free(sl->stop);
@@ -191,7 +187,10 @@ static void finish(srv_engine *e, slot *sl, srv_finish why, const char *msg) {
     sl->job = NULL;
     sl->state = SLOT_IDLE;
     sl->constrained = false;
+    sl->lazy_armed = false;
 
+    /* the engine's counters first, so whoever sees the job finished sees them counted */
+    double now = el_now();
     pthread_mutex_lock(&e->mu);
     sl->last_used = ++e->clock;
     e->n_busy--;
@@ -208,16 +207,18 @@ static void finish(srv_engine *e, slot *sl, srv_finish why, const char *msg) {
     }
     pthread_cond_broadcast(&e->cv_idle);
     pthread_mutex_unlock(&e->mu);
+
+    pthread_mutex_lock(&j->mu);
+    j->finish = why;
+    if (msg) snprintf(j->error, sizeof j->error, "%s", msg);
+    j->t_end = now;
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
     srv_job_unref(j);
 }
 
 /* A job that never reached a slot (cancelled or aborted while queued). Called without mu. */
 static void finish_unadmitted(srv_engine *e, srv_job *j, srv_finish why) {
-    pthread_mutex_lock(&j->mu);
-    j->finish = why;
-    j->t_end = el_now();
-    pthread_cond_broadcast(&j->cv);
-    pthread_mutex_unlock(&j->mu);
     pthread_mutex_lock(&e->mu);
     if (why == SRV_FINISH_CANCELLED)
         e->st.jobs_cancelled++;
@@ -225,6 +226,11 @@ static void finish_unadmitted(srv_engine *e, srv_job *j, srv_finish why) {
         e->st.jobs_done++;
     pthread_cond_broadcast(&e->cv_idle);
     pthread_mutex_unlock(&e->mu);
+    pthread_mutex_lock(&j->mu);
+    j->finish = why;
+    j->t_end = el_now();
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
     srv_job_unref(j);
 }
 
@@ -291,6 +297,37 @@ static void slot_start(srv_engine *e, slot *sl) {
     el_detok_reset(sl->dt);
     sl->constrained = j->grammar != NULL;
     if (sl->constrained) el_jc_init(&sl->jc, j->grammar);
+    sl->lazy_armed = !sl->constrained && j->lazy && j->lazy_trigger;
+    sl->n_tail = 0;
+}
+
+/* tool_choice auto: keeps the last bytes of output; once they end in the trigger (e.g.
+ * "<tool_call>"), the tool-call grammar takes over from the trigger on, so the call the model
+ * has started is completed as valid JSON for one of the declared tools. If what follows the
+ * trigger in the same token does not fit, the model goes on unconstrained. */
+static void lazy_watch(slot *sl, const srv_job *j, const char *s, int n) {
+    const size_t cap = sizeof sl->tail, tl = strlen(j->lazy_trigger);
+    if ((size_t)n >= cap) {
+        s += (size_t)n - (cap - 1);
+        n = (int)(cap - 1);
+    }
+    if ((size_t)(sl->n_tail + n) > cap) {
+        size_t drop = (size_t)(sl->n_tail + n) - cap;
+        memmove(sl->tail, sl->tail + drop, (size_t)sl->n_tail - drop);
+        sl->n_tail -= (int)drop;
+    }
+    memcpy(sl->tail + sl->n_tail, s, (size_t)n);
+    sl->n_tail += n;
+    for (int at = 0; at + (int)tl <= sl->n_tail; at++) {
+        if (memcmp(sl->tail + at, j->lazy_trigger, tl)) continue;
+        el_jc_init(&sl->jc, j->lazy);
+        if (el_jc_feed(&sl->jc, sl->tail + at, (size_t)(sl->n_tail - at)) == 0) {
+            sl->constrained = true;
+            sl->lazy_armed = false;
+        }
+        sl->n_tail = 0;
+        return;
+    }
 }
 
 /* Samples the slot's next token from logits L and delivers its text. */
@@ -343,14 +380,17 @@ static void slot_sample(srv_engine *e, slot *sl, const float *L) {
         return;
     }
     j->n_gen++;
-    if (sl->constrained) {
-        char buf[512];
-        int n = el_token_text(e->m, t, false, buf, (int)sizeof buf);
-        if (n < 0 || n > (int)sizeof buf || el_jc_feed(&sl->jc, buf, (size_t)n) != 0) {
-            finish(e, sl, SRV_FINISH_ERROR, "constrained decoding lost track of the output");
-            return;
-        }
+    char buf[512];
+    int tn = 0;
+    if (sl->constrained || sl->lazy_armed) {
+        tn = el_token_text(e->m, t, false, buf, (int)sizeof buf);
+        if (tn < 0 || tn > (int)sizeof buf) tn = sl->constrained ? -1 : 0;
     }
+    if (sl->constrained && (tn < 0 || el_jc_feed(&sl->jc, buf, (size_t)tn) != 0)) {
+        finish(e, sl, SRV_FINISH_ERROR, "constrained decoding lost track of the output");
+        return;
+    }
+    if (sl->lazy_armed && tn > 0) lazy_watch(sl, j, buf, tn);
     const char *s;
     int n = el_detok_push(sl->dt, t, &s);
     if (sl->stop) {
@@ -367,8 +407,13 @@ static void slot_sample(srv_engine *e, slot *sl, const float *L) {
         job_emit(j, s, n > 0 ? (size_t)n : 0, lpp);
     }
     if (sl->constrained && el_jc_done(&sl->jc)) {
-        finish(e, sl, SRV_FINISH_STOP, NULL);
-        return;
+        if (j->grammar || j->lazy_once) { /* the whole answer, or the one call wanted */
+            finish(e, sl, SRV_FINISH_STOP, NULL);
+            return;
+        }
+        sl->constrained = false; /* a lazy call is complete: free text again, re-armed */
+        sl->lazy_armed = true;
+        sl->n_tail = 0;
     }
     if (j->n_gen >= j->max_tokens || sl->n_hist >= e->n_ctx) {
         finish(e, sl, SRV_FINISH_LENGTH, NULL);

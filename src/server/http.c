@@ -558,8 +558,17 @@ static enum MHD_Result handle_generate(srv_http *h, conn *cx, struct MHD_Connect
                     h->n_ctx, n_tok);
         goto fail;
     }
-    el_jc_grammar *g = NULL;
+    el_jc_grammar *g = NULL, *lazy = NULL;
     if (request_grammar(h, r, &g, &e)) goto fail;
+    if (!g && tools_on && r->tool_choice == EL_TOOLS_AUTO && h->tc_format == EL_TC_HERMES) {
+        /* auto: a call the model starts is held to the tools' schemas (if they compile; a
+         * schema we cannot follow just leaves the model free) */
+        const char *pre, *suf, *nk, *ak;
+        el_tc_wrapper(EL_TC_HERMES, &pre, &suf, &nk, &ak);
+        lazy =
+            el_jc_compile_tools("<tool_call>", suf, nk, ak, (const char *const *)r->tool_names,
+                                (const cJSON *const *)r->tool_params, r->n_tools, err, sizeof err);
+    }
     srv_job *j = srv_job_new();
     srv_out_params op = {
         .kind = kind,
@@ -577,6 +586,7 @@ static enum MHD_Result handle_generate(srv_http *h, conn *cx, struct MHD_Connect
     if (!j || !cx->out) {
         srv_job_unref(j);
         el_jc_free(g);
+        el_jc_free(lazy);
         el_req_fail(&e, 500, "server_error", NULL, NULL, "out of memory");
         goto fail;
     }
@@ -586,6 +596,9 @@ static enum MHD_Result handle_generate(srv_http *h, conn *cx, struct MHD_Connect
     j->n_prompt = n_tok;
     j->max_tokens = r->max_tokens > 0 ? EL_MIN(r->max_tokens, room) : room;
     j->grammar = g;
+    j->lazy = lazy;
+    j->lazy_trigger = lazy ? "<tool_call>" : NULL;
+    j->lazy_once = !r->parallel_tool_calls;
     j->detok_special = tools_on && h->tc_format != EL_TC_HERMES;
     j->t_submit = el_now();
     j->deadline = j->t_submit + (h->cfg.timeout_s > 0 ? h->cfg.timeout_s : 1e9);

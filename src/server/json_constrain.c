@@ -1284,8 +1284,8 @@ static int step(el_jc_state *s, unsigned c) {
         int r;
         switch (f->type) {
         case FR_VALUE:
-            if (is_ws(c)) /* no whitespace before the document itself */
-                return s->top == 1 || gap_ws(f, c) < 0 ? -1 : 0;
+            if (is_ws(c)) /* no whitespace before the document itself (after a prefix: a gap) */
+                return (s->top == 1 && !g->n_prefix) || gap_ws(f, c) < 0 ? -1 : 0;
             return value_start(s, f, c) < 0 ? -1 : 0;
         case FR_OBJ: {
             const jc_node *o = &g->nodes[f->node];

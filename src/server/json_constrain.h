@@ -17,7 +17,8 @@
  *   - strings honour minLength / maxLength (in code points), are valid UTF-8 and carry no
  *     \u escapes of surrogates or NUL;
  *   - whitespace between tokens is none, one space, or a newline and at most
- *     EL_JC_MAX_INDENT spaces/tabs; none before the document; nesting at most EL_JC_MAX_DEPTH.
+ *     EL_JC_MAX_INDENT spaces/tabs; none before the document (one gap after a prefix);
+ *     nesting at most EL_JC_MAX_DEPTH.
  * Supported keywords: type (also as a list), properties, required, additionalProperties,
  * items, minItems, maxItems, minLength, maxLength, minimum, maximum, exclusiveMinimum,
  * exclusiveMaximum, enum, const, anyOf / oneOf (alternatives of different JSON types, e.g.

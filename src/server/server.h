@@ -83,9 +83,13 @@ typedef struct srv_job {
     el_req *req;      /* owned: sampling, stops, logprobs, bias */
     el_token *prompt; /* (n_prompt) owned */
     int32_t n_prompt;
-    int32_t max_tokens;     /* > 0, already capped by the context */
-    el_jc_grammar *grammar; /* owned, or NULL */
-    bool detok_special;     /* print special tokens (tool markers of some families) */
+    int32_t max_tokens;       /* > 0, already capped by the context */
+    el_jc_grammar *grammar;   /* owned, or NULL: the whole output follows it */
+    el_jc_grammar *lazy;      /* owned, or NULL: a tool-call grammar that takes over once the
+                                 output shows lazy_trigger (tool_choice auto) */
+    const char *lazy_trigger; /* static text, e.g. "<tool_call>" */
+    bool lazy_once;           /* stop after the first call (parallel_tool_calls false) */
+    bool detok_special;       /* print special tokens (tool markers of some families) */
     double t_submit, deadline;
     /* outputs, under mu */
     pthread_mutex_t mu;

@@ -412,6 +412,16 @@ static void test_tool_grammar(void) {
           "nothing after the suffix");
     CHECK(feed_doc(g, "<tool_call>\n{\"name\": \"calc\", \"arguments\": {\"x\": 1}}") == 0,
           "the suffix is required");
+    /* a lazy grammar's prefix is the bare trigger: one whitespace gap may follow it */
+    el_jc_grammar *lz = el_jc_compile_tools("<tool_call>", "\n</tool_call>", "name", "arguments",
+                                            names, params, 2, err, sizeof err);
+    REQUIRE(lz, "%s", err);
+    CHECK(feed_doc(lz, "<tool_call>\n{\"name\":\"calc\",\"arguments\":{\"x\":1}}\n</tool_call>") ==
+          1);
+    CHECK(feed_doc(lz, "<tool_call>{\"name\":\"calc\",\"arguments\":{\"x\":1}}\n</tool_call>") ==
+          1);
+    CHECK(feed_doc(lz, "<tool_call>  {") == -1, "one gap only");
+    el_jc_free(lz);
     for (int w = 0; w < 200; w++) {
         bool stuck;
         const char *doc = walk(g, 4000, 0, &stuck);
