@@ -144,7 +144,9 @@ static void job_emit(srv_job *j, const char *s, size_t n, const srv_lp *lp) {
 /* ---- vocabulary for the grammar mask ---- */
 
 static int vocab_text(void *u, int32_t id, char *buf, int cap) {
-    return el_token_text((const el_model *)u, id, false, buf, cap);
+    /* as chat output prints it (special tokens included: a model may spell its tool and
+     * think markers with control tokens, and the grammar must see what the client sees) */
+    return el_token_text((const el_model *)u, id, true, buf, cap);
 }
 static bool vocab_eog(void *u, int32_t id) {
     return el_token_is_eog((const el_model *)u, id);
@@ -383,7 +385,7 @@ static void slot_sample(srv_engine *e, slot *sl, const float *L) {
     char buf[512];
     int tn = 0;
     if (sl->constrained || sl->lazy_armed) {
-        tn = el_token_text(e->m, t, false, buf, (int)sizeof buf);
+        tn = el_token_text(e->m, t, true, buf, (int)sizeof buf);
         if (tn < 0 || tn > (int)sizeof buf) tn = sl->constrained ? -1 : 0;
     }
     if (sl->constrained && (tn < 0 || el_jc_feed(&sl->jc, buf, (size_t)tn) != 0)) {

@@ -599,7 +599,10 @@ static enum MHD_Result handle_generate(srv_http *h, conn *cx, struct MHD_Connect
     j->lazy = lazy;
     j->lazy_trigger = lazy ? "<tool_call>" : NULL;
     j->lazy_once = !r->parallel_tool_calls;
-    j->detok_special = tools_on && h->tc_format != EL_TC_HERMES;
+    /* chat prints special tokens: the <think>/<tool_call> markers the splitter and the tool
+     * parser look for are control tokens in some vocabularies (our default model's, Mistral's
+     * [TOOL_CALLS]); end-of-generation tokens end the answer before they are printed */
+    j->detok_special = kind == EL_REQ_CHAT;
     j->t_submit = el_now();
     j->deadline = j->t_submit + (h->cfg.timeout_s > 0 ? h->cfg.timeout_s : 1e9);
     cx->job = j; /* owns r, toks, g from here */

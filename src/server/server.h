@@ -89,7 +89,8 @@ typedef struct srv_job {
                                  output shows lazy_trigger (tool_choice auto) */
     const char *lazy_trigger; /* static text, e.g. "<tool_call>" */
     bool lazy_once;           /* stop after the first call (parallel_tool_calls false) */
-    bool detok_special;       /* print special tokens (tool markers of some families) */
+    bool detok_special;       /* print special tokens (chat: tool/think markers may be ones);
+                                 the grammar mask always sees special tokens' text */
     double t_submit, deadline;
     /* outputs, under mu */
     pthread_mutex_t mu;

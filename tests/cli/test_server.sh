@@ -224,6 +224,22 @@ check "server exits 0 after draining" test $? -eq 0
 check "the in-flight stream completed during the drain" python3 "$HERE/check_sse.py" "$T/drain.sse" completion -q
 check "the queued stream outlived the idle timeout and the drain" python3 "$HERE/check_sse.py" "$T/queued.sse" chat -q
 
+# ---- the project's own trained model, when it is there (protocol only, never quality) ----
+if [ -f models/default.gguf ]; then
+    start_server dm -m models/default.gguf --parallel 2
+    post "$URL_dm" /v1/chat/completions '{"messages":[{"role":"user","content":"Hello!"}],"max_tokens":32}'
+    check "default model: chat answers" jcheck "$T/body" "isinstance(d['choices'][0]['message']['content'], str) and d['choices'][0]['finish_reason'] in ('stop','length') and '<think>' not in d['choices'][0]['message']['content']"
+    DTOOLS='"tools":[{"type":"function","function":{"name":"get_weather","description":"Current weather in a city","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}}]'
+    for choice in '"auto"' '"required"'; do
+        post "$URL_dm" /v1/chat/completions "{\"messages\":[{\"role\":\"user\",\"content\":\"What is the weather in Paris?\"}],$DTOOLS,\"tool_choice\":$choice,\"max_tokens\":64}"
+        check "default model, tool_choice $choice: a well-formed answer or call" jcheck "$T/body" "(lambda c: c['finish_reason'] in ('stop','length') and isinstance(c['message']['content'], str) and '<tool_call>' not in c['message']['content'] if c['finish_reason'] != 'tool_calls' else all(t['function']['name'] == 'get_weather' and isinstance(json.loads(t['function']['arguments']), dict) for t in c['message']['tool_calls']))(d['choices'][0]) and ($choice != 'required' or d['choices'][0]['finish_reason'] == 'tool_calls')"
+    done
+    kill -TERM "$PID_dm"
+    wait "$PID_dm"
+else
+    echo "note: models/default.gguf is not there yet: its smoke test was skipped"
+fi
+
 # ---- the main server survived everything above ----
 code=$(curl -s -o /dev/null -w '%{http_code}' "$U/health")
 check "main server still healthy at the end (got $code)" test "$code" = 200

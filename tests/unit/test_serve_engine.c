@@ -23,6 +23,7 @@ static srv_job *job(const char *prompt, int32_t max_tokens) {
     j->prompt = malloc(512 * sizeof *j->prompt);
     j->n_prompt = el_tokenize(model, prompt, strlen(prompt), true, true, j->prompt, 512);
     j->max_tokens = max_tokens;
+    j->detok_special = true; /* as chat requests print */
     j->t_submit = el_now();
     j->deadline = j->t_submit + 60;
     return j;
@@ -161,7 +162,7 @@ static void test_lazy_tool_grammar(void) {
     REQUIRE(srv_engine_submit(e, a) == 0);
     wait_text(a, free_text, sizeof free_text);
     REQUIRE(a->n_lps > 0);
-    int tn = el_token_text(model, a->lps[0].id, false, trigger, (int)sizeof trigger - 1);
+    int tn = el_token_text(model, a->lps[0].id, true, trigger, (int)sizeof trigger - 1);
     srv_job_unref(a);
     REQUIRE(tn > 0 && tn < (int)sizeof trigger, "first token text");
     trigger[tn] = 0;
