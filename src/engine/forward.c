@@ -62,7 +62,7 @@ typedef struct matmul_ctx {
 } matmul_ctx;
 
 /* Rows of a panel: the weights a thread keeps in L2 while every token passes over them. */
-enum { PANEL_ROWS = 64 };
+enum { PANEL_ROWS = 128 };
 
 static void matmul_rows(void *p, int ith, int nth) {
     matmul_ctx *c = p;

@@ -2,8 +2,11 @@
  * -mavx2 -mfma -mf16c, int8 products through vpmaddubsw (16 ymm registers, so narrower tiles
  * than the AVX-512 level).
  *
- * What it owns: prefill's matrix products on x86 without AVX-512. Tile sizes were chosen by
- * measurement (bench/gemm.c, EL_CPU_FEATURES=avx2); see the fill function. Nothing allocates.
+ * What it owns: prefill's matrix products on x86 without AVX-512. Tiles are 8 rows x 6
+ * columns: measured on Zen 4 running this level (bench/gemm.c --level avx2, 2048 x 2048 x 64
+ * columns, GMAC/s), 8x4 -> 8x6 -> 8x8: q4_0 59 -> 64 -> 45 (spills), q5_0 49 -> 55 -> 58,
+ * q8_0 43 -> 49 -> 51, q4_K 67 -> 76 -> 75, q6_K 58 -> 62 -> 64. A machine with only AVX2 may
+ * prefer another width; measure there. Nothing allocates.
  */
 #include <immintrin.h>
 #include <stddef.h>
@@ -15,8 +18,8 @@
 
 #include "kernels/x86/gemm_ymm.inc"
 
-#define NC32 4 /* 32-element block types */
-#define NCK 4  /* K-quants */
+#define NC32 6 /* 32-element block types */
+#define NCK 6  /* K-quants */
 #define NCF 2  /* f16 */
 
 GEMM_ENTRY(gemm_q4_0, tile_b32, EL_TYPE_Q4_0, NC32)
