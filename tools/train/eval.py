@@ -14,7 +14,8 @@ Scoring (the text after an optional <think>...</think> block, up to <|im_end|>):
   definition   at least 60% of the gloss's key words (4+ letters, not stop words) appear
   tool_call    a <tool_call> block with valid JSON naming the right tool with exactly the
                expected arguments (calculator: same expression up to spaces)
-  tool_answer  every expected value (temperature and condition, time, result) appears
+  tool_answer  every expected value (temperature and condition, time, result) and the city
+               appear
   smalltalk    one of the expected keywords appears
   dont_know    the answer says it does not know / cannot
 """
@@ -78,10 +79,14 @@ def score(item, out):
             got = str(args.get("expression", "")).replace(" ", "")
             return set(args) == {"expression"} and got == e["arguments"]["expression"].replace(" ", "")
         return args == e["arguments"]
-    if cat == "tool_answer":
-        return all(str(k).lower() in low for k in e["contains"])
-    if cat == "smalltalk":
-        return any(k in low for k in e["any"])
+    if cat == "tool_answer":  # the values, and the city the tool answered about
+        want = list(e["contains"])
+        res = json.loads(item["messages"][-1]["content"])
+        if "city" in res:
+            want.append(res["city"])
+        return all(str(k).lower() in low for k in want)
+    if cat == "smalltalk":  # whole words: "fine" must not match "define"
+        return any(re.search(r"(?<![a-z])" + re.escape(k) + r"(?![a-z])", low) for k in e["any"])
     if cat == "dont_know":
         return "don't know" in low or "can't" in low or "do not know" in low
     raise ValueError(cat)
@@ -138,6 +143,24 @@ class TorchRunner:
         ids = [t for t in out if t != self.eos]
         return ids, self.tok.decode(out)
 
+    def agrees(self, prompt, ids, ended):
+        """Teacher-forced check that torch's greedy choice equals the runtime's token at every
+        generated position (and eos after the last one when the runtime stopped there) — the
+        same as comparing whole greedy runs, in one forward pass. Returns (same, first
+        differing position or -1, smallest top-1/top-2 logit gap seen)."""
+        import torch
+        p = self.tok.encode(prompt)
+        with torch.no_grad():
+            logits = self.m(torch.tensor([p + ids]))[0, len(p) - 1:]
+        want = ids + ([self.eos] if ended else [])
+        gap = float("inf")
+        for i, t in enumerate(want):
+            top2 = torch.topk(logits[i], 2)
+            gap = min(gap, float(top2.values[0] - top2.values[1]))
+            if int(top2.indices[0]) != t:
+                return False, i, gap
+        return True, -1, gap
+
 
 def main():
     ap = argparse.ArgumentParser()
@@ -150,9 +173,27 @@ def main():
     ap.add_argument("--torch-limit", type=int, default=100, help="prompts run through torch")
     ap.add_argument("-n", type=int, default=64)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--rescore", default=None,
+                    help="re-score the outputs saved in this results file (no generation)")
     args = ap.parse_args()
     with open(os.path.join(args.data, "eval.json")) as f:
         items = json.load(f)
+    if args.rescore:
+        with open(args.rescore) as f:
+            saved = json.load(f)
+        cats = {}
+        for it, r in zip(items, saved["results"]):
+            assert it["id"] == r["id"]
+            r["pass"] = score(it, r["output"])
+            c = cats.setdefault(it["category"], [0, 0])
+            c[0] += r["pass"]
+            c[1] += 1
+        saved["summary"]["per_category"] = cats
+        saved["summary"]["total"] = [sum(c[0] for c in cats.values()), len(items)]
+        print(json.dumps(saved["summary"]))
+        with open(args.out or args.rescore, "w") as f:
+            json.dump(saved, f, indent=1, ensure_ascii=False)
+        return
     backends = []
     for b in args.backends.split(","):
         if b == "edgellm" and os.access(args.edgellm, os.X_OK):
@@ -166,14 +207,15 @@ def main():
     if not backends:
         sys.exit("eval: no back-end available")
     results, agree = [], {}
+    torch_runner = next((fn for name, fn in backends if name == "torch"), None)
     for k, it in enumerate(items):
         prompt = chat.render(it["messages"], it["tools"], add_generation_prompt=True)
         outs = {}
+        main_name = backends[0][0]
         for name, fn in backends:
-            if name == "torch" and k >= args.torch_limit:
+            if name == "torch" and (k >= args.torch_limit or outs.get(main_name, (None,))[0]):
                 continue
             outs[name] = fn(prompt, args.n)
-        main_name = backends[0][0]
         ok = score(it, outs[main_name][1])
         r = {"id": it["id"], "category": it["category"], "prompt": it["messages"][-1]["content"],
              "output": outs[main_name][1], "pass": ok}
@@ -191,6 +233,16 @@ def main():
             r["same_as_" + name] = same
             if not same:
                 r["output_" + name] = b[1]
+        if torch_runner and outs[main_name][0] is not None and k < args.torch_limit:
+            same, at, gap = torch_runner.agrees(prompt, outs[main_name][0],
+                                                outs[main_name][1].endswith("<|im_end|>"))
+            agree.setdefault("torch", [0, 0])
+            agree["torch"][0] += same
+            agree["torch"][1] += 1
+            r["same_as_torch"] = same
+            r["torch_min_gap"] = round(gap, 4)
+            if not same:
+                r["torch_differs_at"] = at
         results.append(r)
         print("%3d %-11s %s %r -> %r" % (it["id"], it["category"], "PASS" if ok else "fail",
                                           r["prompt"][:50], answer_text(r["output"])[:90]),

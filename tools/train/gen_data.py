@@ -19,6 +19,10 @@ Held-out policy (so that eval measures something the model did not memorise):
   * definitions: taught words, asked with phrasings never used in training; "unknown word"
     prompts use words never seen in training;
   * small talk and don't-know: phrasings / topics never used in training.
+A second training phase (run.sh) calls this again with another --seed but the first phase's
+--split-seed, so the held-out split stays the same; --synthetic then mixes in made-up place
+names and made-up "unknown" words, which the model can only get right by copying them from the
+question (a fixed list of 100 cities is learned as a lookup table instead).
 """
 import argparse
 import json
@@ -314,13 +318,25 @@ def unknown_answer(word):
 
 
 class Gen:
-    def __init__(self, seed, n_words):
-        self.rng = random.Random(seed)
+    def __init__(self, seed, n_words, split_seed=None, arith=None, synth=0.0):
+        """split_seed fixes what is held out (operand pairs, unknown-word split); a second
+        training phase generates fresh data with another seed but the first phase's split."""
+        split_seed = seed if split_seed is None else split_seed
+        self.rng = random.Random(split_seed)
         wn = load_wordnet()
         self.words, self.unk_train, self.unk_eval = pick_words(wn, n_words, 300, 5, self.rng)
+        if split_seed != seed:
+            self.rng = random.Random(seed)
+        if arith is not None:
+            rest = sum(f for k, f in self.PLAIN_MIX if k != "arith")
+            self.PLAIN_MIX = [(k, arith if k == "arith" else f * (1 - arith) / rest)
+                              for k, f in self.PLAIN_MIX]
+        self.synth = synth
+        self.known_set = {w["word"] for w in self.words} | set(self.unk_eval)
+        self.eval_set_names = set(EVAL_CITIES)
         # Held-out + and - operand pairs (0..50): ~6% of the pairs, never trained on.
         self.heldout = set()
-        r2 = random.Random(seed + 1)
+        r2 = random.Random(split_seed + 1)
         for a in range(51):
             for b in range(51):
                 if r2.random() < 0.06:
@@ -367,8 +383,25 @@ class Gen:
         phr = phr or r.choice(DEF_TRAIN)
         return phr.format(w=w["word"]), definition_answer(w), w
 
+    SYL = ["ka", "lo", "mi", "ran", "te", "bu", "sor", "vel", "an", "dor", "pi", "qua", "zen",
+           "ho", "lis", "mar", "ne", "tov", "gra", "su", "bel", "ko", "nia", "fer", "wa", "ly"]
+
+    def pseudo_word(self):
+        r = self.rng
+        while True:
+            w = "".join(r.choice(self.SYL) for _ in range(r.randint(2, 4)))
+            if w not in self.known_set and w.capitalize() not in self.eval_set_names:
+                return w
+
+    def pseudo_name(self):
+        """A made-up place name (1-2 words): teaches copying the argument, not a city list."""
+        n = 1 if self.rng.random() < 0.8 else 2
+        return " ".join(self.pseudo_word().capitalize() for _ in range(n))
+
     def unknown_word(self, pool, phr=None):
         word = self.rng.choice(pool)
+        if pool is self.unk_train and self.synth and self.rng.random() < self.synth:
+            word = self.pseudo_word()
         phr = phr or self.rng.choice(DEF_TRAIN)
         return phr.format(w=word), unknown_answer(word)
 
@@ -410,7 +443,12 @@ class Gen:
             e, val = self.calc_expr()
             q = r.choice(CALC_EVAL if eval_ else CALC_TRAIN).format(e=e)
             return q, {"expression": e}, val
-        city = r.choice(EVAL_CITIES if eval_ else CITIES)
+        if eval_:
+            city = r.choice(EVAL_CITIES)
+        elif self.synth and r.random() < self.synth:
+            city = self.pseudo_name()
+        else:
+            city = r.choice(CITIES)
         pool = {"get_weather": (WEATHER_EVAL, WEATHER_TRAIN), "get_time": (TIME_EVAL, TIME_TRAIN)}
         q = r.choice(pool[kind][0] if eval_ else pool[kind][1]).format(c=city)
         return q, {"city": city}, None
@@ -558,9 +596,15 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--n", type=int, default=60000, help="training conversations")
     ap.add_argument("--words", type=int, default=200, help="words whose definition is taught")
+    ap.add_argument("--split-seed", type=int, default=None,
+                    help="seed of the held-out split (default: --seed)")
+    ap.add_argument("--arith", type=float, default=None,
+                    help="share of arithmetic among plain exchanges (default 0.32)")
+    ap.add_argument("--synthetic", type=float, default=0.0,
+                    help="share of made-up city names and unknown words (teaches copying)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    g = Gen(args.seed, args.words)
+    g = Gen(args.seed, args.words, args.split_seed, args.arith, args.synthetic)
 
     # Conversations: plain (no tools) and tool-using ones. Every assistant turn is trained.
     counts = {"plain": int(round(0.7 * args.n)), "tools": args.n - int(round(0.7 * args.n))}

@@ -3,12 +3,17 @@
 #   1. install the maintainer tools it needs from Debian's archive (not edgellm dependencies)
 #   2. gen_data.py  training + held-out conversations, deterministic from SEED
 #   3. bpe.py       byte-level BPE vocabulary (Qwen2 pre-tokenizer) trained on the data
-#   4. train.py     the Qwen3 model (torch, 2 threads), exported to GGUF (F16)
+#   4. train.py     the Qwen3 model (torch, 2 threads) in two phases:
+#        phase 1  STEPS / MINUTES on the SEED data, lr 3e-3
+#        phase 2  from phase 1's weights, STEPS2 / MINUTES2 on fresh data (SEED2, same held-out
+#                 split, same vocabulary) with more arithmetic (ARITH2) and made-up city names
+#                 and unknown words (SYNTH2, so the model learns to copy arguments), lr LR2
+#      then exported to GGUF (F16)
 #   5. plot.py      the loss curve;  eval.py  the 100 held-out prompts
 # Work files go to $OUT (default build/train, never committed); the results are copied to
 # models/ (default.gguf, default-loss.svg, eval/train records). Run from the repo root:
-#   sh tools/train/run.sh                      # full run (STEPS=600, MINUTES=92)
-#   STEPS=40 MINUTES=0 N=2000 sh tools/train/run.sh   # smoke run (minutes)
+#   sh tools/train/run.sh                      # full run (as made: see models/README.md)
+#   STEPS=40 MINUTES=0 STEPS2=20 MINUTES2=0 N=2000 sh tools/train/run.sh   # smoke run
 # The schedule ends at STEPS or MINUTES of training, whichever comes first (the machine may be
 # shared); train_log.json records what happened. Use `nice -n 19 sh tools/train/run.sh` on a
 # shared machine.
@@ -17,8 +22,15 @@ SEED=${SEED:-1234}
 N=${N:-10000}
 WORDS=${WORDS:-200}
 VOCAB=${VOCAB:-4096}
-STEPS=${STEPS:-600}
-MINUTES=${MINUTES:-92}
+STEPS=${STEPS:-1100}
+MINUTES=${MINUTES:-108}
+SEED2=${SEED2:-$((SEED + 1))}
+N2=${N2:-10000}
+ARITH2=${ARITH2:-0.5}
+SYNTH2=${SYNTH2:-0.5}
+STEPS2=${STEPS2:-1500}
+MINUTES2=${MINUTES2:-37}
+LR2=${LR2:-2e-3}
 OUT=${OUT:-build/train}
 PY=/usr/bin/python3
 HERE=$(dirname "$0")
@@ -41,11 +53,21 @@ $PY "$HERE/bpe.py" train --data "$OUT/data" --vocab "$VOCAB"
 # Passive OpenMP waiting: on a shared machine spinning threads only burn our own CPU share.
 OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} $PY "$HERE/train.py" --data "$OUT/data" --seed "$SEED" --steps "$STEPS" --minutes "$MINUTES" \
     --threads 2 | tee "$OUT/train.log"
+
+mkdir -p "$OUT/data2"
+$PY "$HERE/gen_data.py" --seed "$SEED2" --split-seed "$SEED" --arith "$ARITH2" \
+    --synthetic "$SYNTH2" --n "$N2" \
+    --words "$WORDS" --out "$OUT/data2"
+cp "$OUT/data/tokenizer.json" "$OUT/data2/tokenizer.json"
+cp "$OUT/data/eval.json" "$OUT/data2/eval.json" # phase 1's held-out prompts
+OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} $PY "$HERE/train.py" --data "$OUT/data2" \
+    --init "$OUT/data/model.pt" --seed "$SEED2" --steps "$STEPS2" --minutes "$MINUTES2" \
+    --lr "$LR2" --threads 2 | tee "$OUT/train2.log"
 end=$(date +%s)
-echo "recipe wall time: $((end - start)) s" | tee -a "$OUT/train.log"
+echo "recipe wall time: $((end - start)) s" | tee -a "$OUT/train2.log"
 
 mkdir -p models
-cp "$OUT/data/default.gguf" models/default.gguf
-$PY "$HERE/plot.py" "$OUT/data/loss.csv" models/default-loss.svg
-$PY "$HERE/eval.py" --data "$OUT/data" --model models/default.gguf \
+cp "$OUT/data2/default.gguf" models/default.gguf
+$PY "$HERE/plot.py" "$OUT/data/loss.csv" "$OUT/data2/loss.csv" models/default-loss.svg
+$PY "$HERE/eval.py" --data "$OUT/data2" --model models/default.gguf \
     --out "$OUT/eval-results.json" | tee "$OUT/eval.log"

@@ -180,6 +180,10 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--max-len", type=int, default=1024)
     ap.add_argument("--export-only", action="store_true")
+    ap.add_argument("--gguf", default=None, help="GGUF path (default DIR/default.gguf)")
+    ap.add_argument("--init", default=None,
+                    help="start from these weights (a second phase; fresh optimizer)")
+    ap.add_argument("--log-suffix", default="", help="loss.csv -> loss<suffix>.csv etc.")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -189,9 +193,11 @@ def main():
     ckpt = os.path.join(args.data, "model.pt")
     if args.export_only:
         model.load_state_dict(torch.load(ckpt))
-        export(model, tok, os.path.join(args.data, "default.gguf"))
+        export(model, tok, args.gguf or os.path.join(args.data, "default.gguf"))
         return
 
+    if args.init:
+        model.load_state_dict(torch.load(args.init))
     t0 = time.time()
     seqs = encode_all(args.data, tok, args.max_len)
     n_tok = sum(len(s[0]) for s in seqs)
@@ -250,17 +256,17 @@ def main():
             break
     train_s = time.time() - t_start
     torch.save(model.state_dict(), ckpt)
-    with open(os.path.join(args.data, "loss.csv"), "w") as f:
+    with open(os.path.join(args.data, "loss%s.csv" % args.log_suffix), "w") as f:
         f.write("step,loss,lr,seconds,epoch\n")
         for r in log:
             f.write("%d,%.5f,%.6g,%.1f,%d\n" % r)
-    info = {"seed": args.seed, "steps_planned": args.steps, "steps_done": step,
+    info = {"seed": args.seed, "init": args.init, "steps_planned": args.steps, "steps_done": step,
             "batch_tokens": args.batch_tokens, "lr": args.lr, "threads": args.threads,
             "sequences": len(seqs), "tokens": n_tok, "loss_tokens": n_loss,
             "tokens_processed": tokens_seen, "epochs": epoch + bi / max(1, len(batches)),
             "parameters": n_params(model), "train_seconds": round(train_s, 1),
             "final_loss_avg": smooth, "config": MODEL_CFG, "vocab": len(tok.vocab)}
-    with open(os.path.join(args.data, "train_log.json"), "w") as f:
+    with open(os.path.join(args.data, "train_log%s.json" % args.log_suffix), "w") as f:
         json.dump(info, f, indent=1)
     export(model, tok, os.path.join(args.data, "default.gguf"))
     print("done: %s" % json.dumps(info), flush=True)
