@@ -9,11 +9,9 @@
 M=${EL_DEFAULT_MODEL:-models/default.gguf}
 
 if [ ! -f "$M" ]; then
-    # Temporary while the first model trains (tools/train/run.sh); becomes a failure once
-    # models/default.gguf is committed.
-    echo "SKIP $M is missing"
+    no "$M is missing (tools/train/run.sh makes it)"
     finish
-    exit 0
+    exit 1
 fi
 
 # Committed size bound (the model must stay small enough to live in the repository).
