@@ -13,7 +13,8 @@
 # Work files go to $OUT (default build/train, never committed); the results are copied to
 # models/ (default.gguf, default-loss.svg, eval/train records). Run from the repo root:
 #   sh tools/train/run.sh                      # full run (as made: see models/README.md)
-#   STEPS=40 MINUTES=0 STEPS2=20 MINUTES2=0 N=2000 sh tools/train/run.sh   # smoke run
+#   STEPS=40 MINUTES=0 STEPS2=20 MINUTES2=0 N=2000 N2=2000 OUT=/tmp/smoke MODELS=/tmp/smoke \
+#       sh tools/train/run.sh                  # smoke run (minutes; leaves models/ alone)
 # The schedule ends at STEPS or MINUTES of training, whichever comes first (the machine may be
 # shared); train_log.json records what happened. Use `nice -n 19 sh tools/train/run.sh` on a
 # shared machine.
@@ -32,6 +33,7 @@ STEPS2=${STEPS2:-1500}
 MINUTES2=${MINUTES2:-37}
 LR2=${LR2:-2e-3}
 OUT=${OUT:-build/train}
+MODELS=${MODELS:-models} # where the results go (a smoke run should point this elsewhere)
 PY=/usr/bin/python3
 HERE=$(dirname "$0")
 
@@ -66,8 +68,18 @@ OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} $PY "$HERE/train.py" --data "$OUT/da
 end=$(date +%s)
 echo "recipe wall time: $((end - start)) s" | tee -a "$OUT/train2.log"
 
-mkdir -p models
-cp "$OUT/data2/default.gguf" models/default.gguf
-$PY "$HERE/plot.py" "$OUT/data/loss.csv" "$OUT/data2/loss.csv" models/default-loss.svg
-$PY "$HERE/eval.py" --data "$OUT/data2" --model models/default.gguf \
+mkdir -p "$MODELS"
+cp "$OUT/data2/default.gguf" "$MODELS/default.gguf"
+$PY "$HERE/plot.py" "$OUT/data/loss.csv" "$OUT/data2/loss.csv" "$MODELS/default-loss.svg"
+$PY "$HERE/eval.py" --data "$OUT/data2" --model "$MODELS/default.gguf" \
     --out "$OUT/eval-results.json" | tee "$OUT/eval.log"
+cp "$OUT/eval-results.json" "$MODELS/default-eval.json"
+$PY - "$OUT" "$MODELS/default-train.json" <<'PYEOF'
+import json, sys
+out, dst = sys.argv[1], sys.argv[2]
+rec = {}
+for name, d in (("phase1", "data"), ("phase2", "data2")):
+    rec[name] = {"data": json.load(open("%s/%s/stats.json" % (out, d))),
+                 "train": json.load(open("%s/%s/train_log.json" % (out, d)))}
+json.dump(rec, open(dst, "w"), indent=1)
+PYEOF
