@@ -155,7 +155,7 @@ kill $slow 2>/dev/null
 
 # ---- a client that disconnects mid-stream frees its slot within a step ----
 curl -sN -o "$T/cut.sse" -H "Authorization: Bearer $KEY" "$U/v1/completions" \
-    -d '{"prompt":"a","max_tokens":'$long',"ignore_eos":true,"stream":true}' &
+    -d '{"prompt":"a","max_tokens":'$endless',"ignore_eos":true,"stream":true}' &
 cp=$!
 i=0
 while [ ! -s "$T/cut.sse" ] && [ $i -lt 100 ]; do sleep 0.02; i=$((i + 1)); done
@@ -173,7 +173,7 @@ done
 check "slot freed after the disconnect (slots busy $busy after $((i * 20)) ms)" test "$busy" = 0
 # the same for a client waiting for a whole (non-streamed) answer
 curl -s -o /dev/null -H "Authorization: Bearer $KEY" "$U/v1/completions" \
-    -d '{"prompt":"b","max_tokens":'$long',"ignore_eos":true}' &
+    -d '{"prompt":"b","max_tokens":'$endless',"ignore_eos":true}' &
 cp=$!
 sleep 0.3
 kill $cp
