@@ -81,12 +81,14 @@ class Block(nn.Module):
         k = self.k_norm(self.wk(h).view(B, T, c.n_kv, c.head_dim)).transpose(1, 2)
         v = self.wv(h).view(B, T, c.n_kv, c.head_dim).transpose(1, 2)
         q, k = rope_neox(q, cos, sin), rope_neox(k, cos, sin)
+        # GQA without copying K/V: the g query heads that share a KV head (q head h uses kv
+        # head h // g, as llama.cpp does) are stacked along the time axis of one matmul.
         g = c.n_head // c.n_kv
-        k = k.repeat_interleave(g, dim=1)
-        v = v.repeat_interleave(g, dim=1)
-        att = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(c.head_dim)) + mask
-        y = F.softmax(att, dim=-1) @ v
-        x = x + self.wo(y.transpose(1, 2).reshape(B, T, c.n_head * c.head_dim))
+        q = q.reshape(B, c.n_kv, g * T, c.head_dim) * (1.0 / math.sqrt(c.head_dim))
+        att = (q @ k.transpose(-1, -2)).view(B, c.n_kv, g, T, T) + mask
+        y = F.softmax(att, dim=-1).view(B, c.n_kv, g * T, T) @ v
+        y = y.view(B, c.n_head, T, c.head_dim).transpose(1, 2)
+        x = x + self.wo(y.reshape(B, T, c.n_head * c.head_dim))
         h = self.ffn_norm(x)
         return x + self.w_down(F.silu(self.w_gate(h)) * self.w_up(h))
 

@@ -2,10 +2,13 @@
 """train.py — trains the default Qwen3 model on DIR/train.jsonl with DIR/tokenizer.json and
 writes DIR/model.pt, DIR/default.gguf, DIR/loss.csv, DIR/train_log.json.
 
-Each conversation becomes one sequence: its chat-template render, with loss on every assistant
-turn (from after `<|im_start|>assistant\n` through its <|im_end|>) and none on the rest.
-Batches are built from length buckets, padded on the right; the number of tokens per batch is
-bounded by --batch-tokens. AdamW, linear warm-up then cosine decay to 10% over --steps.
+Each conversation becomes one sequence: its chat-template render, with loss on the assistant
+turns the model generates as rendered (see spans(): a plain answer never starts with a think
+block; arithmetic starts with its worked step) and none on the rest. Conversations longer than
+--max-len tokens are left out. Batches are built from length buckets, padded on the right; the
+number of tokens per batch is bounded by --batch-tokens. AdamW, linear warm-up then cosine
+decay to 10% over --steps or --minutes of wall time, whichever runs out first; steps that took
+far longer than usual (a paused or starved process) are recorded as paused time.
 Deterministic for a given seed and thread count (torch CPU kernels), apart from wall time.
 
   train.py --data DIR --steps N [--minutes M]   train, then export (schedule: see --minutes)
@@ -33,11 +36,26 @@ MODEL_CFG = dict(n_embd=256, n_layer=6, n_head=4, n_kv=2, head_dim=64, n_ff=768,
                  rope_base=10000.0, eps=1e-6, ctx=1024)
 
 
-def spans(conv):
-    """(full text, [(start, end)]) — character spans of every assistant turn in the full
-    render, from after its generation prompt through its <|im_end|>. Each prefix is checked to
-    be exactly the render of the history with the generation prompt, i.e. what inference feeds
-    the model before that turn."""
+EMPTY_THINK = "<think>\n\n</think>\n\n"
+
+
+def spans(conv, rng):
+    """(text, [(start, end)]) — the conversation's chat-template render and the character spans
+    of the assistant turns to learn, each from after its generation prompt through its
+    <|im_end|>. Each prefix is checked to be exactly the render of the history with the
+    generation prompt, i.e. what inference feeds the model before that turn.
+
+    What the model should generate after `<|im_start|>assistant\n` is: a plain answer or a
+    tool call directly, or, for arithmetic, `<think>\n<worked step>\n</think>\n\n<number>`.
+    Qwen3's template renders the LAST assistant turn with a think block (an empty one when the
+    message has no reasoning) and drops reasoning from turns before the last user query, so:
+      * last turn, empty think block: half the time the block is removed from the text (the
+        answer follows the generation prompt directly), half the time it stays as context
+        with no loss (what a prompt rendered with enable_thinking=false looks like); the model
+        never learns to open a plain answer with <think>;
+      * an earlier turn whose reasoning the template dropped: context only (no loss), since
+        the model would generate the worked step there;
+      * every other assistant turn is learned as rendered."""
     msgs, tools = conv["messages"], conv.get("tools")
     full = chat.render(msgs, tools)
     out = []
@@ -47,19 +65,28 @@ def spans(conv):
         p = chat.render(msgs[:i], tools, add_generation_prompt=True)
         if not full.startswith(p):
             raise ValueError("generation prompt is not a prefix of the conversation")
-        end = full.index("<|im_end|>", len(p)) + len("<|im_end|>")
-        out.append((len(p), end))
+        s0 = len(p)
+        if i == len(msgs) - 1 and full.startswith(EMPTY_THINK, s0):
+            if rng.random() < 0.5:
+                full = full[:s0] + full[s0 + len(EMPTY_THINK):]
+            else:
+                s0 += len(EMPTY_THINK)
+        end = full.index("<|im_end|>", s0) + len("<|im_end|>")
+        if m.get("reasoning_content") and not full.startswith("<think>", s0):
+            continue
+        out.append((s0, end))
     return full, out
 
 
-def encode_all(data, tok, max_len, check=300):
+def encode_all(data, tok, max_len, seed, check=300):
     """[(ids, loss_mask)] — encoded segment by segment (segments start/end next to special
     tokens or a newline, so this equals encoding the whole text; checked on the first
-    `check` conversations)."""
-    seqs = []
+    `check` conversations). Conversations longer than max_len tokens are left out (counted)."""
+    seqs, skipped = [], 0
+    rng = random.Random(seed)
     with open(os.path.join(data, "train.jsonl")) as f:
         for n, line in enumerate(f):
-            full, sp = spans(json.loads(line))
+            full, sp = spans(json.loads(line), rng)
             ids, mask, pos = [], [], 0
             for s0, s1 in sp:
                 ctx = tok.encode(full[pos:s0])
@@ -70,9 +97,11 @@ def encode_all(data, tok, max_len, check=300):
             if n < check and tok.encode(full[:pos]) != ids:
                 raise ValueError("segment-wise encoding differs from whole-text encoding")
             if len(ids) > max_len:
+                skipped += 1
                 continue
-            seqs.append((ids, mask))
-    return seqs
+            if sum(mask):
+                seqs.append((ids, mask))
+    return seqs, skipped
 
 
 def make_batches(seqs, batch_tokens, rng):
@@ -175,10 +204,10 @@ def main():
                     help="wall-clock budget: schedule ends at steps or minutes (0 = steps only)")
     ap.add_argument("--batch-tokens", type=int, default=4096)
     ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--warmup", type=int, default=30)
+    ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--max-len", type=int, default=1024)
+    ap.add_argument("--max-len", type=int, default=512)
     ap.add_argument("--export-only", action="store_true")
     ap.add_argument("--gguf", default=None, help="GGUF path (default DIR/default.gguf)")
     ap.add_argument("--init", default=None,
@@ -199,11 +228,13 @@ def main():
     if args.init:
         model.load_state_dict(torch.load(args.init))
     t0 = time.time()
-    seqs = encode_all(args.data, tok, args.max_len)
+    seqs, skipped = encode_all(args.data, tok, args.max_len, args.seed)
     n_tok = sum(len(s[0]) for s in seqs)
     n_loss = sum(sum(s[1]) for s in seqs)
-    print("data: %d sequences, %d tokens (%d with loss), longest %d, encode %.0fs" %
-          (len(seqs), n_tok, n_loss, max(len(s[0]) for s in seqs), time.time() - t0), flush=True)
+    print("data: %d sequences (%d longer than %d left out), %d tokens (%d with loss), longest %d,"
+          " encode %.0fs" % (len(seqs), skipped, args.max_len, n_tok, n_loss,
+                             max(len(s[0]) for s in seqs), time.time() - t0), flush=True)
+    print("torch: %d threads" % torch.get_num_threads(), flush=True)
     print("model: %d parameters" % n_params(model), flush=True)
 
     decay = [p for n, p in model.named_parameters() if p.dim() == 2]
@@ -214,7 +245,11 @@ def main():
     rng = random.Random(args.seed)
     batches, bi, epoch = make_batches(seqs, args.batch_tokens, rng), 0, 0
     pad = tok.id["<|endoftext|>"]
-    log, t_start = [], time.time()
+    log, t_start, cpu_start = [], time.time(), time.process_time()
+    # A step that takes far longer than usual means the process was paused (SIGSTOP by a
+    # benchmark) or starved: that time still counts against the wall-clock budget (the run
+    # must end on time) but is recorded as paused, so the record states the real training time.
+    paused, recent, t_prev = 0.0, [], t_start
     tokens_seen = 0
     step = 0
     smooth = None
@@ -243,6 +278,14 @@ def main():
         opt.step()
         tokens_seen += x.numel()
         lv = float(loss)
+        now = time.time()
+        dt, t_prev = now - t_prev, now
+        if len(recent) >= 10:
+            med = sorted(recent)[len(recent) // 2]
+            if dt > max(10.0, 5 * med):
+                paused += dt - med
+                dt = med
+        recent = (recent + [dt])[-50:]
         smooth = lv if smooth is None else 0.98 * smooth + 0.02 * lv
         el = time.time() - t_start
         log.append((step, lv, lr, el, epoch))
@@ -255,6 +298,7 @@ def main():
             print("stopping at step %d: wall-clock budget used" % step, flush=True)
             break
     train_s = time.time() - t_start
+    cpu_s = time.process_time() - cpu_start
     torch.save(model.state_dict(), ckpt)
     with open(os.path.join(args.data, "loss%s.csv" % args.log_suffix), "w") as f:
         f.write("step,loss,lr,seconds,epoch\n")
@@ -265,6 +309,9 @@ def main():
             "sequences": len(seqs), "tokens": n_tok, "loss_tokens": n_loss,
             "tokens_processed": tokens_seen, "epochs": epoch + bi / max(1, len(batches)),
             "parameters": n_params(model), "train_seconds": round(train_s, 1),
+            "paused_seconds": round(paused, 1), "active_seconds": round(train_s - paused, 1),
+            "cpu_seconds": round(cpu_s, 1), "tokens_per_second": round(tokens_seen / train_s),
+            "skipped_long": skipped, "max_len": args.max_len, "warmup": args.warmup,
             "final_loss_avg": smooth, "config": MODEL_CFG, "vocab": len(tok.vocab)}
     with open(os.path.join(args.data, "train_log%s.json" % args.log_suffix), "w") as f:
         json.dump(info, f, indent=1)
