@@ -29,6 +29,7 @@
 #include "kernels/cpu.h"
 #include "kernels/dispatch.h"
 #include "kernels/quants.h"
+#include "kernels/repack.h"
 #include "kernels/types.h"
 
 /* Thread CPU time, not wall time: the machines this runs on in CI are shared, and time
@@ -76,7 +77,27 @@ static double pass(el_vec_dot_fn dot, int cols, const uint8_t *w, size_t row_byt
     return t;
 }
 
-/* Best GB/s of `reps` passes, each at least `min_s` seconds (repeating the pass inside). */
+/* One pass of a packed matrix (kernels/repack.h) through a packed tile kernel, one column:
+ * the decode path of a repacked type. */
+static const el_gemm_kernel *pk_cur;
+static double pass_packed(int cols, const uint8_t *w, size_t group_bytes, int rows,
+                          const void *act) {
+    const el_gemm_kernel *g = pk_cur;
+    float s[64], acc = 0;
+    const double t0 = now_s();
+    for (int r = 0; r < rows; r += g->mr) {
+        const int nr = rows - r < g->mr ? rows - r : g->mr;
+        g->gemm(cols, s, 0, w + (size_t)(r / EL_REPACK_ROWS) * group_bytes, group_bytes, nr, act, 0,
+                1);
+        acc += s[0];
+    }
+    const double t = now_s() - t0;
+    sink = acc;
+    return t;
+}
+
+/* Best GB/s of `reps` passes, each at least `min_s` seconds (repeating the pass inside).
+ * dot NULL: the packed pass (pk_cur), row_bytes then the group stride / EL_REPACK_ROWS. */
 static double gbps(el_vec_dot_fn dot, int cols, const uint8_t *w, size_t row_bytes, int rows,
                    const void *act, int reps, double min_s) {
     double best = 0;
@@ -84,7 +105,8 @@ static double gbps(el_vec_dot_fn dot, int cols, const uint8_t *w, size_t row_byt
         int inner = 0;
         double t = 0;
         do {
-            t += pass(dot, cols, w, row_bytes, rows, act);
+            t += dot ? pass(dot, cols, w, row_bytes, rows, act)
+                     : pass_packed(cols, w, row_bytes * EL_REPACK_ROWS, rows, act);
             inner++;
         } while (t < min_s);
         const double g = (double)row_bytes * rows * inner / t / 1e9;
@@ -205,6 +227,29 @@ int main(int argc, char **argv) {
             fflush(stdout);
         }
         printf("\n");
+        /* the packed form, where the type has one: repacked copy, decode's tile per level */
+        const size_t pb = el_repack_bytes(t, rows, cols);
+        uint8_t *pw = pb ? el_alloc_aligned(pb) : NULL;
+        if (pw) {
+            el_repack_groups(t, w, rb, rows, cols, pw, 0,
+                             (rows + EL_REPACK_ROWS - 1) / EL_REPACK_ROWS);
+            printf("%-7s %9s", "  packed", "");
+            for (int l = 0; l < nl; l++) {
+                const el_packed_kernels *pk = el_kernels_packed(lv[l], t);
+                if (!pk || !pk->gemv.gemm) {
+                    printf(" | %-7s %6s %5s %5s", "", "-", "", "");
+                    continue;
+                }
+                pk_cur = &pk->gemv;
+                const double s = gbps(NULL, cols, pw, rb, rows, act, reps, 0);
+                const double h =
+                    gbps(NULL, cols, pw, rb, hot_rows - hot_rows % 8 + 8, act, reps, 0.05);
+                printf(" | %-7s %6.2f %5.1f %5.1f", "", s, s / base, h);
+                fflush(stdout);
+            }
+            printf("\n");
+            el_free_aligned(pw);
+        }
     }
 
     /* activation quantizers: Melem/s over one row, L1-resident */

@@ -6,8 +6,8 @@
  * below picks the fill functions the Makefile compiled (src/kernels/x86/ on x86-64,
  * src/kernels/arm/ on aarch64). Nothing else in the tree tests ISA macros.
  *
- * Memory: static tables (vec_dot, 2x2 and tile kernels), levels x EL_TYPE_COUNT entries (a
- * few KiB), written once under pthread_once and read-only afterwards, so lookups need no
+ * Memory: static tables (vec_dot, 2x2, tile and packed-tile kernels), levels x EL_TYPE_COUNT
+ * entries (a few KiB), written once under pthread_once and read-only afterwards, so lookups need no
  * lock. The traits pointers are written once, inside types.c's own pthread_once.
  */
 #include "kernels/dispatch.h"
@@ -22,22 +22,26 @@
 typedef void (*fill_fn)(el_quant_kernels *k);
 typedef void (*fill2_fn)(el_vec_dot_2x2_fn *d);
 typedef void (*fillg_fn)(el_gemm_kernel *g);
+typedef void (*fillp_fn)(el_packed_kernels *p);
 typedef struct {
     el_cpu_level level;
     fill_fn fill;   /* NULL for scalar */
     fill2_fn fill2; /* 2x2 kernels, NULL where the level has none */
     fillg_fn fillg; /* tile kernels, NULL where the level has none */
+    fillp_fn fillp; /* packed-layout tiles, NULL where the level has none */
 } chain_entry;
 
 static const chain_entry chain[] = {
-    {EL_CPU_SCALAR, NULL, NULL, NULL},
+    {EL_CPU_SCALAR, NULL, NULL, NULL, NULL},
 #if defined(__x86_64__)
-    {EL_CPU_AVX2, el_kernels_fill_avx2, NULL, el_kernels_fill_gemm_avx2},
-    {EL_CPU_AVX512, el_kernels_fill_avx512, NULL, el_kernels_fill_gemm_avx512},
+    {EL_CPU_AVX2, el_kernels_fill_avx2, NULL, el_kernels_fill_gemm_avx2,
+     el_kernels_fill_packed_avx2},
+    {EL_CPU_AVX512, el_kernels_fill_avx512, NULL, el_kernels_fill_gemm_avx512,
+     el_kernels_fill_packed_avx512},
 #elif defined(__aarch64__)
-    {EL_CPU_NEON, el_kernels_fill_neon, NULL, el_kernels_fill_gemm_neon},
-    {EL_CPU_DOTPROD, el_kernels_fill_dotprod, NULL, el_kernels_fill_gemm_dotprod},
-    {EL_CPU_I8MM, el_kernels_fill_i8mm, el_kernels_fill_2x2_i8mm, el_kernels_fill_gemm_i8mm},
+    {EL_CPU_NEON, el_kernels_fill_neon, NULL, el_kernels_fill_gemm_neon, NULL},
+    {EL_CPU_DOTPROD, el_kernels_fill_dotprod, NULL, el_kernels_fill_gemm_dotprod, NULL},
+    {EL_CPU_I8MM, el_kernels_fill_i8mm, el_kernels_fill_2x2_i8mm, el_kernels_fill_gemm_i8mm, NULL},
 #endif
 };
 #define N_CHAIN ((int)(sizeof chain / sizeof chain[0]))
@@ -45,6 +49,7 @@ static const chain_entry chain[] = {
 static el_quant_kernels tables[N_CHAIN][EL_TYPE_COUNT];
 static el_vec_dot_2x2_fn tables2[N_CHAIN][EL_TYPE_COUNT]; /* level 0: all NULL */
 static el_gemm_kernel tablesg[N_CHAIN][EL_TYPE_COUNT];    /* level 0: all NULL */
+static el_packed_kernels tablesp[N_CHAIN][EL_TYPE_COUNT]; /* level 0: all NULL */
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 static int active = 0; /* chain index traits point at */
 
@@ -58,6 +63,8 @@ static void build_tables(void) {
         if (chain[c].fill2) chain[c].fill2(tables2[c]);
         memcpy(tablesg[c], tablesg[c - 1], sizeof tablesg[c]);
         if (chain[c].fillg) chain[c].fillg(tablesg[c]);
+        memcpy(tablesp[c], tablesp[c - 1], sizeof tablesp[c]);
+        if (chain[c].fillp) chain[c].fillp(tablesp[c]);
     }
 }
 
@@ -86,6 +93,13 @@ const el_gemm_kernel *el_kernels_gemm(int level, int t) {
     if (c < 0 || t < 0 || t >= EL_TYPE_COUNT) return NULL;
     pthread_once(&tables_once, build_tables);
     return &tablesg[c][t];
+}
+
+const el_packed_kernels *el_kernels_packed(int level, int t) {
+    const int c = chain_index(level);
+    if (c < 0 || t < 0 || t >= EL_TYPE_COUNT) return NULL;
+    pthread_once(&tables_once, build_tables);
+    return &tablesp[c][t];
 }
 
 bool el_kernels_level_available(int level) {

@@ -99,6 +99,23 @@ const el_gemm_kernel *el_kernels_gemm(int level, int t);
  * tests), NULL where t has no reference vec_dot. Takes any nr, nc >= 1. */
 el_gemm_fn el_kernels_gemm_ref(int t);
 
+/* ---- tiles over packed weights (kernels/repack.h) ---------------------------------------
+ * The same tile contract as el_gemm_fn, over a matrix repacked by groups of EL_REPACK_ROWS
+ * rows: x points at the group holding the tile's first row (tiles start at multiples of
+ * the group size), bx is the group stride in bytes (el_repack_group_bytes), and rows
+ * continue into the next groups (mr may span two). Reads at most the groups covering the
+ * tile's nr rows. Decode (one activation row) and prefill may want different tiles, so a
+ * level gives both; either may be NULL. */
+typedef struct el_packed_kernels {
+    el_gemm_kernel gemv; /* for one activation row (decode): nc = 1 */
+    el_gemm_kernel gemm; /* for a batch (prefill) */
+} el_packed_kernels;
+
+/* The packed-layout tiles of type t at `level` (its own or inherited); NULL only for a bad
+ * level or t, entries with gemm == NULL where there are none. A loader repacks a matrix only
+ * when the active level has them (el_kernels_packed(el_kernels_active_level(), t)). */
+const el_packed_kernels *el_kernels_packed(int level, int t);
+
 /* ---- for the ISA files only ---------------------------------------------------------------
  * Each fills the entries of k[EL_TYPE_COUNT] it has kernels for and leaves the others. The
  * table it receives already holds the level below, so a variant not worth having is simply
@@ -116,5 +133,8 @@ void el_kernels_fill_gemm_avx512(el_gemm_kernel *g);
 void el_kernels_fill_gemm_neon(el_gemm_kernel *g);
 void el_kernels_fill_gemm_dotprod(el_gemm_kernel *g);
 void el_kernels_fill_gemm_i8mm(el_gemm_kernel *g);
+/* packed-layout tiles: p[EL_TYPE_COUNT] holds the level below's */
+void el_kernels_fill_packed_avx2(el_packed_kernels *p);
+void el_kernels_fill_packed_avx512(el_packed_kernels *p);
 
 #endif

@@ -33,6 +33,7 @@
 #include "core/core.h"
 #include "kernels/cpu.h"
 #include "kernels/dispatch.h"
+#include "kernels/repack.h"
 #include "kernels/quants.h"
 #include "kernels/types.h"
 #include "test.h"
@@ -261,8 +262,16 @@ static int tiles_run[EL_CPU_LEVEL_COUNT][EL_TYPE_COUNT];
 
 /* Runs fn on the nr x nc tile at row r0, column c0 of p and checks every result and that
  * nothing around them was written. li: index into levels (-1: the reference tile). */
+static void check_tile_at(el_gemm_fn fn, int li, const problem *p, const uint8_t *x, size_t bx,
+                          int r0, int nr, int c0, int nc, const char *what);
 static void check_tile(el_gemm_fn fn, int li, const problem *p, int r0, int nr, int c0, int nc,
                        const char *what) {
+    check_tile_at(fn, li, p, p->x + p->bx * (size_t)r0, p->bx, r0, nr, c0, nc, what);
+}
+
+/* The same with the tile's rows given as x / bx (a packed matrix's group and stride). */
+static void check_tile_at(el_gemm_fn fn, int li, const problem *p, const uint8_t *x, size_t bx,
+                          int r0, int nr, int c0, int nc, const char *what) {
     const el_type_info *ti = el_type_traits(p->q->t);
     const size_t bs = (size_t)nr + 1 + rnd64() % 5; /* output stride in floats */
     const size_t ns = bs * (size_t)nc + 2;
@@ -271,7 +280,7 @@ static void check_tile(el_gemm_fn fn, int li, const problem *p, int r0, int nr, 
     for (size_t i = 0; i < ns; i++)
         out[i] = SENTINEL;
     float *s = out + 1;
-    fn(p->n, s, bs, p->x + p->bx * (size_t)r0, p->bx, nr, p->y + p->by * (size_t)c0, p->by, nc);
+    fn(p->n, s, bs, x, bx, nr, p->y + p->by * (size_t)c0, p->by, nc);
     const char *lname = li < 0 ? "ref" : el_kernels_level_name(levels[li]);
     int bad = 0;
     for (size_t i = 0; i < ns && !bad; i++) {
@@ -380,6 +389,76 @@ static void test_tiles_real(void) {
     }
 }
 
+/* Packed matrices (kernels/repack.h): the layout round-trips, and every level's packed tiles
+ * (decode's and prefill's) match the reference over a matrix whose last group is partial,
+ * for every tile start (group boundaries), nr and nc, from an exact-size packed buffer. */
+static int packed_run[EL_CPU_LEVEL_COUNT];
+static void test_packed(void) {
+    for (size_t qi = 0; qi < EL_ARRAY_LEN(qtypes); qi++) {
+        const qtype *q = &qtypes[qi];
+        const el_type_info *ti = el_type_traits(q->t);
+        int mr = 0, ncm = 0;
+        for (int l = 1; l < n_levels; l++) {
+            const el_packed_kernels *pk = el_kernels_packed(levels[l], q->t);
+            if (pk && pk->gemv.gemm) mr = EL_MAX(mr, pk->gemv.mr), ncm = EL_MAX(ncm, 1);
+            if (pk && pk->gemm.gemm) mr = EL_MAX(mr, pk->gemm.mr), ncm = EL_MAX(ncm, pk->gemm.nc);
+        }
+        CHECK((mr > 0) == (el_repack_bytes(q->t, 8, 256) > 0) || mr == 0,
+              "%s: packed kernels without a packed layout", ti->name);
+        if (!mr) continue;
+        static const int nbs[] = {1, 3, 28}; /* 28: Qwen2.5-0.5B's 896 */
+        for (size_t ni = 0; ni < EL_ARRAY_LEN(nbs); ni++) {
+            const int dist = (int)(ni + qi) % (D_COUNT + 1);
+            const int rows = 2 * mr + 5; /* the last group partial */
+            problem p;
+            problem_make(&p, q, nbs[ni], rows, ncm, dist);
+            const size_t pb = el_repack_bytes(q->t, rows, p.n),
+                         gb = el_repack_group_bytes(q->t, p.n);
+            const int groups = (rows + EL_REPACK_ROWS - 1) / EL_REPACK_ROWS;
+            REQUIRE(pb == (size_t)groups * gb &&
+                    gb == (size_t)EL_REPACK_ROWS * el_row_size(q->t, p.n));
+            uint8_t *pw = malloc(pb), *row = malloc(el_row_size(q->t, p.n));
+            REQUIRE(pw && row);
+            el_repack_groups(q->t, p.x, p.bx, rows, p.n, pw, 0, groups);
+            for (int r = 0; r < groups * EL_REPACK_ROWS; r++) {
+                el_repack_unpack_row(q->t, pw, p.n, r, row);
+                const int src = EL_MIN(r, rows - 1); /* padding rows repeat the last */
+                CHECK(!memcmp(row, p.x + p.bx * (size_t)src, el_row_size(q->t, p.n)),
+                      "%s nb=%d: packed row %d does not unpack to row %d", ti->name, nbs[ni], r,
+                      src);
+            }
+            char what[40];
+            snprintf(what, sizeof what, "packed w=%s", dist_name[dist]);
+            for (int l = 1; l < n_levels; l++) {
+                const el_packed_kernels *pk = el_kernels_packed(levels[l], q->t);
+                const el_gemm_kernel *ks[2] = {pk ? &pk->gemv : NULL, pk ? &pk->gemm : NULL};
+                for (int k = 0; k < 2; k++) {
+                    const el_gemm_kernel *g = ks[k];
+                    if (!g || !g->gemm) continue;
+                    CHECK(g->mr % EL_REPACK_ROWS == 0, "packed tiles span whole groups");
+                    for (int r0 = 0; r0 < rows; r0 += g->mr)
+                        for (int nc = 1; nc <= g->nc; nc++) {
+                            const int nr = EL_MIN(g->mr, rows - r0);
+                            check_tile_at(g->gemm, l, &p, pw + (size_t)(r0 / EL_REPACK_ROWS) * gb,
+                                          gb, r0, nr, 0, nc, what);
+                            if (nr > 1)
+                                check_tile_at(g->gemm, l, &p,
+                                              pw + (size_t)(r0 / EL_REPACK_ROWS) * gb, gb, r0,
+                                              nr - 1, 0, nc, what);
+                        }
+                    packed_run[l]++;
+                }
+            }
+            free(pw);
+            free(row);
+            problem_free(&p);
+        }
+    }
+    CHECK(el_repack_bytes(EL_TYPE_Q4_K, 8, 256) == 0, "q4_K has no packed layout");
+    CHECK(el_repack_bytes(EL_TYPE_Q4_0, 8, 48) == 0, "a partial block cannot be packed");
+    CHECK(el_repack_bytes(EL_TYPE_Q4_0, INT64_MAX, 1 << 20) == 0, "overflow is 0");
+}
+
 /* The levels a build must fill, where the machine runs them. */
 static void test_coverage(void) {
     static const int must[] = {EL_TYPE_Q4_0, EL_TYPE_Q8_0, EL_TYPE_Q4_K,
@@ -390,6 +469,13 @@ static void test_coverage(void) {
     CHECK(el_kernels_gemm(EL_CPU_SCALAR, EL_TYPE_COUNT) == NULL);
     CHECK(el_kernels_gemm(-5, EL_TYPE_Q4_0) == NULL);
     CHECK(el_kernels_gemm_ref(EL_TYPE_Q8_K) == NULL, "q8_K is an activation type");
+    CHECK(el_kernels_packed(EL_CPU_SCALAR, EL_TYPE_Q4_0) != NULL);
+    CHECK(el_kernels_packed(EL_CPU_SCALAR, EL_TYPE_Q4_0)->gemv.gemm == NULL, "scalar: no packed");
+    CHECK(el_kernels_packed(-5, EL_TYPE_Q4_0) == NULL);
+    for (int l = 1; l < n_levels; l++) {
+        const el_packed_kernels *pk = el_kernels_packed(levels[l], EL_TYPE_Q4_0);
+        if (pk && pk->gemv.gemm) CHECK(packed_run[l] > 0, "packed tiles never ran");
+    }
     for (int l = 1; l < n_levels; l++)
         for (size_t i = 0; i < EL_ARRAY_LEN(must); i++) {
             const el_gemm_kernel *g = el_kernels_gemm(levels[l], must[i]);
@@ -413,6 +499,7 @@ int main(int argc, char **argv) {
     printf("\n");
     RUN(test_tiles_short);
     RUN(test_tiles_real);
+    RUN(test_packed);
     RUN(test_coverage);
     for (int l = 1; l < n_levels; l++)
         for (int t = 0; t < EL_TYPE_COUNT; t++)

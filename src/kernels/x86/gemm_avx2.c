@@ -14,6 +14,7 @@
 
 #include "kernels/dispatch.h"
 #include "kernels/quants.h"
+#include "kernels/repack.h"
 #include "kernels/x86/x86_simd.h"
 
 #include "kernels/x86/gemm_ymm.inc"
@@ -32,6 +33,7 @@ GEMM_ENTRY(gemm_q4_K, tile_kq, EL_TYPE_Q4_K, NCK)
 GEMM_ENTRY(gemm_q5_K, tile_kq, EL_TYPE_Q5_K, NCK)
 GEMM_ENTRY(gemm_q6_K, tile_kq, EL_TYPE_Q6_K, NCK)
 GEMM_ENTRY(gemm_f16, tile_f16, EL_TYPE_F16, NCF)
+GEMM_PACKED_ENTRY(gemm_q4_0x8, tile_q4_0x8, EL_TYPE_Q4_0, NC32)
 
 void el_kernels_fill_gemm_avx2(el_gemm_kernel *g) {
     g[EL_TYPE_Q4_0] = (el_gemm_kernel){gemm_q4_0, GEMM_MR, NC32};
@@ -44,4 +46,9 @@ void el_kernels_fill_gemm_avx2(el_gemm_kernel *g) {
     g[EL_TYPE_Q5_K] = (el_gemm_kernel){gemm_q5_K, GEMM_MR, NCK};
     g[EL_TYPE_Q6_K] = (el_gemm_kernel){gemm_q6_K, GEMM_MR, NCK};
     g[EL_TYPE_F16] = (el_gemm_kernel){gemm_f16, GEMM_F16_MR, NCF};
+}
+
+void el_kernels_fill_packed_avx2(el_packed_kernels *p) {
+    p[EL_TYPE_Q4_0] = (el_packed_kernels){.gemv = {gemm_q4_0x8, GEMM_MR, 1},
+                                          .gemm = {gemm_q4_0x8, GEMM_MR, NC32}};
 }

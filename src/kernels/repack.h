@@ -1,0 +1,59 @@
+/* kernels/repack.h — weight matrices interleaved by groups of rows at load, for the kernels
+ * that read several rows at once (lanes = rows).
+ *
+ * Why: a decode step is a matrix-vector product. Row by row, each 32-element block of a
+ * q4_0 row costs a scale conversion, a nibble unpack and a horizontal fold of its own; the
+ * per-block overhead, not the memory bus, then limits decode (bench/kernels.c: q4_0's
+ * vec_dot streams at half the speed of q8_0's). The tile kernels of kernels/dispatch.h
+ * already compute 8 or 16 rows per register, but from the file's layout they must
+ * transpose 8 rows' bytes on the fly, which costs as much as it saves for one column. A
+ * layout where the 8 rows' bytes already lie as the lanes want them makes the same tile
+ * a few plain loads per block, for decode (one column) and prefill (many) alike.
+ *
+ * The file stays the source of truth: the mmapped original is never written; the packed
+ * copy is built from it at load (engine/model.c) and the original's pages are released
+ * from the process afterwards (they come back from the page cache if something reads them,
+ * e.g. token_embd's rows when the output matrix is tied to it). Memory therefore stays at
+ * about one copy; `edgellm info` reports what is repacked.
+ *
+ * Layouts (one per type that has one; groups of EL_REPACK_ROWS rows):
+ *   q4_0x8: for each 32-element block b of the group's rows, 144 bytes (el_block_q4_0x8):
+ *     d[r]      row r's fp16 scale of block b
+ *     qs[128]   4 chunks of 32 bytes; chunk k holds at bytes 4r..4r+3 row r's qs[4k..4k+3]
+ *               (so the low nibbles of chunk k are elements 4k..4k+3 of the 8 rows, the
+ *               high nibbles elements 16+4k..16+4k+3)
+ *   Group g holds rows 8g..8g+7, its blocks one after another (group stride = nb * 144);
+ *   rows past n_out in the last group repeat the last row (computed and dropped).
+ */
+#ifndef EL_REPACK_H
+#define EL_REPACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/quants.h"
+
+enum { EL_REPACK_ROWS = 8 };
+
+typedef struct {
+    el_fp16 d[EL_REPACK_ROWS];
+    uint8_t qs[EL_REPACK_ROWS * EL_QK4_0 / 2];
+} el_block_q4_0x8;
+
+/* Bytes of one group of t's packed form for rows of n_in elements; 0 when t has no packed
+ * form (or n_in is not a whole number of blocks). */
+size_t el_repack_group_bytes(int t, int64_t n_in);
+
+/* Bytes of the packed form of an (n_out rows, n_in) matrix of type t (whole groups); 0 when
+ * t has none. Overflow-checked: 0 also when the size does not fit. */
+size_t el_repack_bytes(int t, int64_t n_out, int64_t n_in);
+
+/* Packs groups [g0, g1) of the matrix src (n_out rows of row_bytes, type t) into dst, the
+ * whole packed buffer (group g at g * el_repack_group_bytes). t must have a packed form. */
+void el_repack_groups(int t, const void *src, size_t row_bytes, int64_t n_out, int64_t n_in,
+                      void *dst, int64_t g0, int64_t g1);
+
+/* Row r of a packed matrix back in t's own layout (row_bytes bytes): for tests. */
+void el_repack_unpack_row(int t, const void *packed, int64_t n_in, int64_t r, void *row);
+
+#endif
