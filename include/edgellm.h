@@ -47,6 +47,10 @@ typedef struct el_model_desc {
     uint64_t weight_bytes; /* bytes of tensor data (mmapped) */
     uint64_t decode_bytes; /* weight bytes one decode step reads (all but the untied
                               embedding table, of which it reads one row) */
+    uint64_t repacked_bytes; /* weights copied at load into an interleaved layout for this
+                                CPU's kernels (their file pages are released, so memory holds
+                                one copy); 0 when none are (EL_REPACK=0 turns it off) */
+    int32_t repacked_matrices;
     bool has_chat_template;
 } el_model_desc;
 void el_model_describe(const el_model *m, el_model_desc *out);

@@ -18,6 +18,8 @@
 #include "cli/util.h"
 #include "gguf/gguf.h"
 #include "kernels/cpu.h"
+#include "kernels/dispatch.h"
+#include "kernels/repack.h"
 #include "kernels/types.h"
 
 static void usage(FILE *f) {
@@ -391,7 +393,30 @@ static void print_memory(const el_gguf *g, const dims *d, int64_t n_ctx, bool ct
     printf("  %-22s %s (f16: 2 x %lld layers x %lld ctx x %lld kv heads x %lld head_dim x 2 B)\n",
            "KV cache", fmt_bytes(kv, b2, sizeof b2), (long long)d->n_layer, (long long)n_ctx,
            (long long)d->n_head_kv, (long long)((d->k_dim + d->v_dim) / 2));
+    /* matrices the engine repacks at load for this CPU's kernels (engine/model.c): they
+     * replace the file's pages of the same matrices, so the total does not change */
+    double repacked = 0;
+    int n_repacked = 0;
+    const int level = el_kernels_active_level();
+    const bool tied = !el_gguf_find_tensor(g, "output.weight");
+    const char *env = getenv("EL_REPACK");
+    for (int64_t i = 0; i < el_gguf_n_tensors(g) && !(env && !strcmp(env, "0")); i++) {
+        const el_gguf_tensor *t = el_gguf_tensor_at(g, i);
+        const size_t nl = strlen(t->name);
+        const bool matmul = t->n_dims == 2 && (strcmp(t->name, "token_embd.weight")
+                                                   ? nl > 7 && !strcmp(t->name + nl - 7, ".weight")
+                                                   : tied);
+        const el_packed_kernels *pk = el_kernels_packed(level, t->type);
+        if (!matmul || !pk || !pk->gemv.gemm) continue;
+        const size_t b = el_repack_bytes(t->type, t->ne[1], t->ne[0]);
+        if (b) repacked += (double)b, n_repacked++;
+    }
     printf("  %-22s ~%s (512-token batch)\n", "compute buffers", fmt_bytes(compute, b3, sizeof b3));
+    if (n_repacked)
+        printf("  %-22s %s in %d matrices interleaved for the %s kernels (their file pages are "
+               "released: no extra memory; EL_REPACK=0 keeps the file's layout)\n",
+               "repacked at load", fmt_bytes(repacked, b3, sizeof b3), n_repacked,
+               el_kernels_level_name(level));
     printf("  %-22s ~%s", "total", fmt_bytes(total, b4, sizeof b4));
     uint64_t avail = mem_available();
     if (avail) {

@@ -96,6 +96,14 @@ void el_unmap_file(el_mapped *m) {
     m->size = 0;
 }
 
+void el_map_release(const void *p, size_t n) {
+    const long ps = sysconf(_SC_PAGESIZE);
+    if (ps <= 0 || !p) return;
+    const uintptr_t a = ((uintptr_t)p + (uintptr_t)ps - 1) & ~((uintptr_t)ps - 1);
+    const uintptr_t e = ((uintptr_t)p + n) & ~((uintptr_t)ps - 1);
+    if (e > a) madvise((void *)a, e - a, MADV_DONTNEED);
+}
+
 bool el_utf8_valid(const char *str, size_t n, size_t *bad_at) {
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;

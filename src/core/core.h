@@ -67,6 +67,10 @@ typedef struct el_mapped {
 } el_mapped;
 int el_map_file(const char *path, el_mapped *m, char *err, size_t errlen);
 void el_unmap_file(el_mapped *m);
+/* Drops the whole pages inside [p, p + n) from the process's resident memory. For ranges of
+ * an el_map_file mapping only: its pages come back from the file if read again (on anonymous
+ * memory they would come back as zeros). Advisory: errors are ignored. */
+void el_map_release(const void *p, size_t n);
 
 /* True when s[0..n) is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
  * On false, *bad_at (if non-NULL) receives the offset of the first bad byte. */

@@ -15,7 +15,8 @@
  * Matrix products quantize the activation rows once to the weight's vec_dot_type (Q8_0,
  * Q8_K, F16, ...) as llama.cpp does; a batch (T >= 2) then runs the type's tile kernel over
  * tiles of weight rows x tokens (kernels/dispatch.h el_gemm_fn), a single token the type's
- * dot product per row. Rows are split across the thread pool. Attention is kernels/attn.h's
+ * dot product per row; a matrix repacked at load (kernels/repack.h) runs its packed tiles for
+ * both. Rows are split across the thread pool. Attention is kernels/attn.h's
  * per-KV-type kernel: an online softmax over the cache, so no (n_ctx)-sized score buffer
  * exists. Nothing here allocates.
  */
@@ -26,6 +27,7 @@
 #include "engine/session.h"
 #include "kernels/attn.h"
 #include "kernels/dispatch.h"
+#include "kernels/repack.h"
 #include "kernels/threadpool.h"
 #include "kernels/types.h"
 
@@ -58,7 +60,8 @@ typedef struct matmul_ctx {
     float *y;          /* (T, ldy) */
     int ldy;
     el_vec_dot_fn dot;
-    const el_gemm_kernel *gemm; /* tile kernel for T >= 2, or NULL */
+    const el_gemm_kernel *gemm; /* tile kernel, or NULL: vec_dot per (row, token) */
+    bool packed;                /* gemm reads w->packed (tiles start at group boundaries) */
 } matmul_ctx;
 
 /* Rows of a panel: the weights a thread keeps in L2 while every token passes over them. */
@@ -81,11 +84,16 @@ static void matmul_rows(void *p, int ith, int nth) {
             const int64_t pe = EL_MIN(r1, pb + panel);
             for (int t = 0; t < c->T; t += g->nc) {
                 const int nc = EL_MIN(g->nc, c->T - t);
-                for (int64_t r = pb; r < pe; r += g->mr)
-                    g->gemm((int)w->n_in, c->y + (size_t)t * c->ldy + r, (size_t)c->ldy,
-                            w->data + (size_t)r * w->row_bytes, w->row_bytes,
+                for (int64_t r = pb; r < pe; r += g->mr) {
+                    /* the tile's rows: from row r in the file's layout, or from r's group */
+                    const uint8_t *x =
+                        c->packed ? w->packed + (size_t)(r / EL_REPACK_ROWS) * w->group_bytes
+                                  : w->data + (size_t)r * w->row_bytes;
+                    g->gemm((int)w->n_in, c->y + (size_t)t * c->ldy + r, (size_t)c->ldy, x,
+                            c->packed ? w->group_bytes : w->row_bytes,
                             (int)EL_MIN((int64_t)g->mr, pe - r), c->xq + (size_t)t * c->xrow,
                             c->xrow, nc);
+                }
             }
         }
         return;
@@ -127,9 +135,16 @@ static void matmul(el_session *s, const el_weight *w, const float *x, int ldx, i
     const el_type_info *ti = el_type_traits(w->type);
     const el_type_info *vt = el_type_traits(ti->vec_dot_type);
     matmul_ctx mc = {.w = w, .T = T, .y = y, .ldy = ldy, .dot = ti->vec_dot};
-    /* T == 1 (decode) stays on vec_dot: one pass over the weights is memory-bound anyway */
-    if (T >= 2) {
-        const el_gemm_kernel *g = el_kernels_gemm(el_kernels_active_level(), w->type);
+    const int level = el_kernels_active_level();
+    const el_packed_kernels *pk = w->packed ? el_kernels_packed(level, w->type) : NULL;
+    if (pk && (T == 1 ? pk->gemv.gemm : pk->gemm.gemm)) {
+        /* a repacked matrix: the packed tiles, for decode (one column) and prefill */
+        mc.gemm = T == 1 ? &pk->gemv : &pk->gemm;
+        mc.packed = true;
+    } else if (T >= 2) {
+        /* T == 1 stays on vec_dot here: the file's layout makes a one-column tile transpose
+         * its rows for nothing */
+        const el_gemm_kernel *g = el_kernels_gemm(level, w->type);
         if (g && g->gemm) mc.gemm = g;
     }
     if (ti->vec_dot_type == EL_TYPE_F32) {

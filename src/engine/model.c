@@ -3,8 +3,11 @@
  * checked, widens the small 1-D tensors (norms, biases) to f32, and loads the tokenizer and
  * chat template.
  *
- * Memory: weight matrices stay in the read-only mapping (never copied). The only copies are
- * the 1-D vectors (a few hundred KB even for 8B models), in one allocation.
+ * Memory: weight matrices stay in the read-only mapping, except those of a type with a packed
+ * layout the CPU's kernels read (kernels/repack.h: q4_0 on x86): those are copied once,
+ * interleaved, into one allocation, and the mapping's pages of the original are released, so
+ * the process holds about one copy either way (EL_REPACK=0: no copies). The other copies
+ * are the 1-D vectors (a few hundred KB even for 8B models), in one allocation.
  * Invariant after el_model_open: every el_weight has a type whose traits can dequantize it
  * and a vec_dot for its activation type, and every shape matches the hyperparameters, so
  * the forward pass needs no further checks.
@@ -16,6 +19,8 @@
 
 #include "core/core.h"
 #include "engine/model.h"
+#include "kernels/dispatch.h"
+#include "kernels/repack.h"
 #include "kernels/types.h"
 #include "tok/template.h"
 #include "tok/tok.h"
@@ -238,6 +243,68 @@ static int bind_all(loader *L) {
     return 0;
 }
 
+/* The matrices a forward pass multiplies by (the output one once, even when tied). */
+static int matmul_weights(el_model *m, el_weight **out) {
+    int n = 0;
+    for (int i = 0; i < m->hp.n_layer; i++) {
+        el_layer *l = &m->layers[i];
+        el_weight *ws[] = {&l->wq, &l->wk, &l->wv, &l->wo, &l->w_gate, &l->w_up, &l->w_down};
+        for (size_t j = 0; j < sizeof ws / sizeof ws[0]; j++)
+            out[n++] = ws[j];
+    }
+    out[n++] = &m->output;
+    return n;
+}
+
+/* Repacks every matrix whose type has a packed layout with kernels at the active level
+ * (kernels/repack.h) into one owned buffer, then releases the original's pages: resident
+ * memory stays at about one copy of the weights, and peak memory during the load at that
+ * plus one matrix. EL_REPACK=0 in the environment keeps the file's layout. Not repacking is
+ * never an error: without memory for the copy the model runs from the file's layout. */
+static void repack_weights(el_model *m) {
+    const char *env = getenv("EL_REPACK");
+    if (env && !strcmp(env, "0")) return;
+    el_weight **ws = malloc(sizeof *ws * ((size_t)m->hp.n_layer * 7 + 1));
+    if (!ws) return;
+    const int n = matmul_weights(m, ws);
+    const int level = el_kernels_active_level();
+    size_t total = 0;
+    for (int i = 0; i < n; i++) {
+        const el_packed_kernels *pk = el_kernels_packed(level, ws[i]->type);
+        const size_t b = pk && pk->gemv.gemm && pk->gemm.gemm
+                             ? el_repack_bytes(ws[i]->type, ws[i]->n_out, ws[i]->n_in)
+                             : 0;
+        if (b && total <= SIZE_MAX - b - 64) total += (b + 63) & ~(size_t)63;
+        else ws[i] = NULL;
+    }
+    if (total) m->packed = el_alloc_aligned(total);
+    if (!m->packed) {
+        if (total)
+            el_log(EL_LOG_WARN, "repack: no memory for %.1f MiB: the weights run unpacked",
+                   total / 1048576.0);
+        free(ws);
+        return;
+    }
+    size_t at = 0;
+    for (int i = 0; i < n; i++) {
+        el_weight *w = ws[i];
+        if (!w) continue;
+        const int64_t groups = (w->n_out + EL_REPACK_ROWS - 1) / EL_REPACK_ROWS;
+        el_repack_groups(w->type, w->data, w->row_bytes, w->n_out, w->n_in, m->packed + at, 0,
+                         groups);
+        w->packed = m->packed + at;
+        w->group_bytes = el_repack_group_bytes(w->type, w->n_in);
+        at += (el_repack_bytes(w->type, w->n_out, w->n_in) + 63) & ~(size_t)63;
+        m->n_packed++;
+        /* the tied output shares token_embd's pages, whose rows the embedding lookup reads:
+         * released too, they come back a row at a time from the page cache */
+        el_map_release(w->data, (size_t)w->n_out * w->row_bytes);
+    }
+    m->packed_bytes = total;
+    el_log(EL_LOG_DEBUG, "repack: %d matrices, %.1f MiB", m->n_packed, total / 1048576.0);
+    free(ws);
+}
+
 el_model *el_model_open(const char *path, char *err, size_t errlen) {
     el_model *m = calloc(1, sizeof *m);
     if (!m) {
@@ -286,6 +353,7 @@ el_model *el_model_open(const char *path, char *err, size_t errlen) {
         goto fail;
     }
     if (bind_all(&L)) goto fail; /* pass 2: fill */
+    repack_weights(m);
 
     char terr[256];
     m->tok = el_tok_from_gguf(m->g, terr, sizeof terr);
@@ -316,6 +384,7 @@ void el_model_close(el_model *m) {
     if (m->tmpl) el_tmpl_free(m->tmpl);
     if (m->tok) el_tok_free(m->tok);
     el_free_aligned(m->vectors);
+    el_free_aligned(m->packed);
     free(m->layers);
     el_gguf_close(m->g);
     free(m);
@@ -337,5 +406,7 @@ void el_model_describe(const el_model *m, el_model_desc *d) {
     d->weight_bytes = m->weight_bytes;
     bool tied = m->output.data == m->tok_embd.data;
     d->decode_bytes = m->weight_bytes - (tied ? 0 : m->embd_bytes);
+    d->repacked_bytes = m->packed_bytes;
+    d->repacked_matrices = m->n_packed;
     d->has_chat_template = m->tmpl != NULL;
 }

@@ -15,13 +15,17 @@ typedef enum el_rope_kind {
     EL_ROPE_NEOX, /* rotate halves (x[i], x[i + n_rot/2]) — qwen2, qwen3 */
 } el_rope_kind;
 
-/* A 2-D weight matrix in the file's type: rows of n_in elements, n_out rows, mmapped. */
+/* A 2-D weight matrix in the file's type: rows of n_in elements, n_out rows, mmapped. Matrix
+ * products of a type with a packed layout (kernels/repack.h) read `packed`, made at load;
+ * `data` stays valid (the file's pages, re-read on demand) for everything else. */
 typedef struct el_weight {
-    const uint8_t *data; /* (n_out, row_bytes) */
-    int type;            /* el_type */
-    int64_t n_in;        /* ne[0] */
-    int64_t n_out;       /* ne[1] */
+    const uint8_t *data;   /* (n_out, row_bytes) */
+    int type;              /* el_type */
+    int64_t n_in;          /* ne[0] */
+    int64_t n_out;         /* ne[1] */
     size_t row_bytes;
+    const uint8_t *packed; /* groups of EL_REPACK_ROWS rows, or NULL (owned by the model) */
+    size_t group_bytes;    /* stride of packed's groups */
 } el_weight;
 
 typedef struct el_layer {
@@ -69,6 +73,9 @@ struct el_model {
     uint64_t n_params;
     uint64_t weight_bytes;
     uint64_t embd_bytes; /* bytes of token_embd.weight */
+    uint8_t *packed;     /* owned: every repacked matrix, carved (NULL: none) */
+    size_t packed_bytes;
+    int n_packed;        /* matrices repacked */
 };
 
 #endif
