@@ -16,14 +16,17 @@
  * e.g. token_embd's rows when the output matrix is tied to it). Memory therefore stays at
  * about one copy; `edgellm info` reports what is repacked.
  *
- * Layouts (one per type that has one; groups of EL_REPACK_ROWS rows):
- *   q4_0x8: for each 32-element block b of the group's rows, 144 bytes (el_block_q4_0x8):
- *     d[r]      row r's fp16 scale of block b
- *     qs[128]   4 chunks of 32 bytes; chunk k holds at bytes 4r..4r+3 row r's qs[4k..4k+3]
- *               (so the low nibbles of chunk k are elements 4k..4k+3 of the 8 rows, the
- *               high nibbles elements 16+4k..16+4k+3)
- *   Group g holds rows 8g..8g+7, its blocks one after another (group stride = nb * 144);
- *   rows past n_out in the last group repeat the last row (computed and dropped).
+ * Layouts: the 32-element block types q4_0, q5_0 and q8_0 in groups of EL_REPACK_ROWS (8)
+ * rows ("x8"). For each block b of the group's rows, 8 blocks' bytes in this order:
+ *   d[8]        row r's fp16 scale at d[r]                                      16 bytes
+ *   qh[8]       q5_0 only: row r's 32 high bits (its qh) at qh[r]               32 bytes
+ *   qs          chunks of 32 bytes; chunk k holds at bytes 4r..4r+3 row r's
+ *               qs[4k..4k+3] (q4_0 / q5_0: 4 chunks, the low nibbles of chunk k
+ *               are elements 4k..4k+3, the high ones 16+4k..; q8_0: 8 chunks,
+ *               chunk k = elements 4k..4k+3)                          128 / 128 / 256 bytes
+ *   so a packed block is 8 file blocks: el_block_q4_0x8 144, q5_0x8 176, q8_0x8 272 bytes.
+ * Group g holds rows 8g..8g+7, its blocks one after another (group stride = nb * that); rows
+ * past n_out in the last group repeat the last row (computed and dropped).
  */
 #ifndef EL_REPACK_H
 #define EL_REPACK_H
@@ -39,6 +42,17 @@ typedef struct {
     el_fp16 d[EL_REPACK_ROWS];
     uint8_t qs[EL_REPACK_ROWS * EL_QK4_0 / 2];
 } el_block_q4_0x8;
+
+typedef struct {
+    el_fp16 d[EL_REPACK_ROWS];
+    uint32_t qh[EL_REPACK_ROWS];
+    uint8_t qs[EL_REPACK_ROWS * EL_QK5_0 / 2];
+} el_block_q5_0x8;
+
+typedef struct {
+    el_fp16 d[EL_REPACK_ROWS];
+    int8_t qs[EL_REPACK_ROWS * EL_QK8_0];
+} el_block_q8_0x8;
 
 /* Bytes of one group of t's packed form for rows of n_in elements; 0 when t has no packed
  * form (or n_in is not a whole number of blocks). */

@@ -33,7 +33,9 @@ GEMM_ENTRY(gemm_q4_K, tile_kq, EL_TYPE_Q4_K, NCK)
 GEMM_ENTRY(gemm_q5_K, tile_kq, EL_TYPE_Q5_K, NCK)
 GEMM_ENTRY(gemm_q6_K, tile_kq, EL_TYPE_Q6_K, NCK)
 GEMM_ENTRY(gemm_f16, tile_f16, EL_TYPE_F16, NCF)
-GEMM_PACKED_ENTRY(gemm_q4_0x8, tile_q4_0x8, EL_TYPE_Q4_0, NC32)
+GEMM_PACKED_ENTRY(gemm_q4_0x8, tile_x8, EL_TYPE_Q4_0, NC32)
+GEMM_PACKED_ENTRY(gemm_q5_0x8, tile_x8, EL_TYPE_Q5_0, NC32)
+GEMM_PACKED_ENTRY(gemm_q8_0x8, tile_x8, EL_TYPE_Q8_0, NC32)
 
 void el_kernels_fill_gemm_avx2(el_gemm_kernel *g) {
     g[EL_TYPE_Q4_0] = (el_gemm_kernel){gemm_q4_0, GEMM_MR, NC32};
@@ -51,4 +53,8 @@ void el_kernels_fill_gemm_avx2(el_gemm_kernel *g) {
 void el_kernels_fill_packed_avx2(el_packed_kernels *p) {
     p[EL_TYPE_Q4_0] = (el_packed_kernels){.gemv = {gemm_q4_0x8, GEMM_MR, 1},
                                           .gemm = {gemm_q4_0x8, GEMM_MR, NC32}};
+    p[EL_TYPE_Q5_0] = (el_packed_kernels){.gemv = {gemm_q5_0x8, GEMM_MR, 1},
+                                          .gemm = {gemm_q5_0x8, GEMM_MR, NC32}};
+    p[EL_TYPE_Q8_0] = (el_packed_kernels){.gemv = {gemm_q8_0x8, GEMM_MR, 1},
+                                          .gemm = {gemm_q8_0x8, GEMM_MR, NC32}};
 }

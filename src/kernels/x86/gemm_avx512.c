@@ -86,6 +86,19 @@ GEMM_INLINE __m512 zh16(const zrows *r, size_t off) {
     return _mm512_cvtph_ps(x86_load256(h));
 }
 
+/* q5: bit 4g + i of each lane's qh (h, lane r = row r's 32 bits) -> 16 into byte i of step g */
+GEMM_INLINE void zq5_high(__m512i w[8], __m512i h) {
+    const __m512i c16 = _mm512_set1_epi8(0x10);
+    GEMM_UNROLL
+    for (int g = 0; g < 8; g++) {
+        const __m512i sel = _mm512_broadcast_i32x4(
+            _mm256_castsi256_si128(gemm_dword_ctl(g / 2, g / 2, g / 2, g / 2)));
+        const __m512i bits = _mm512_set1_epi32(g % 2 ? (int)0x80402010 : 0x08040201);
+        const __mmask64 k = _mm512_test_epi8_mask(_mm512_shuffle_epi8(h, sel), bits);
+        w[g] = _mm512_mask_add_epi8(w[g], k, w[g], c16);
+    }
+}
+
 GEMM_INLINE void zb32_values(const zrows *r, int b, const int T, __m512i w[8]) {
     const size_t ob = (size_t)b * b32_size(T);
     if (T == EL_TYPE_Q8_0) {
@@ -109,20 +122,9 @@ GEMM_INLINE void zb32_values(const zrows *r, int b, const int T, __m512i w[8]) {
         w[k] = _mm512_and_si512(v[k], m4);
         w[k + 4] = _mm512_and_si512(_mm512_srli_epi16(v[k], 4), m4);
     }
-    if (B32_Q5(T)) {
-        /* bit 4g + i of the row's qh -> 16 into byte i of step g */
-        const __m512i h = zu32x16(r, ob + (T == EL_TYPE_Q5_0 ? offsetof(el_block_q5_0, qh)
-                                                             : offsetof(el_block_q5_1, qh)));
-        const __m512i c16 = _mm512_set1_epi8(0x10);
-        GEMM_UNROLL
-        for (int g = 0; g < 8; g++) {
-            const __m512i sel = _mm512_broadcast_i32x4(
-                _mm256_castsi256_si128(gemm_dword_ctl(g / 2, g / 2, g / 2, g / 2)));
-            const __m512i bits = _mm512_set1_epi32(g % 2 ? (int)0x80402010 : 0x08040201);
-            const __mmask64 k = _mm512_test_epi8_mask(_mm512_shuffle_epi8(h, sel), bits);
-            w[g] = _mm512_mask_add_epi8(w[g], k, w[g], c16);
-        }
-    }
+    if (B32_Q5(T))
+        zq5_high(w, zu32x16(r, ob + (T == EL_TYPE_Q5_0 ? offsetof(el_block_q5_0, qh)
+                                                       : offsetof(el_block_q5_1, qh))));
     if (T == EL_TYPE_IQ4_NL) {
         const __m512i table = _mm512_xor_si512(
             _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)el_kvalues_iq4nl)),
@@ -146,22 +148,33 @@ GEMM_INLINE void zstore(float *s, __m512 v, int nr) {
         _mm512_mask_storeu_ps(s, (__mmask16)((1u << nr) - 1), v);
 }
 
-/* q4_0 packed by 8 rows (kernels/repack.h), two groups per zmm: lanes 0..7 from the group at
- * r->p[0], 8..15 from the one at r->p[1]; w[] and the scales as zb32_values / zh16 give them. */
-GEMM_INLINE void zb32_values_x8(const zrows *r, int b, __m512i w[8], __m512 *dx) {
-    const size_t ob = (size_t)b * sizeof(el_block_q4_0x8);
-    const uint8_t *g0 = r->p[0] + ob, *g1 = r->p[1] + ob;
+/* Packed blocks (kernels/repack.h), two groups per zmm: lanes 0..7 from the group at r->p[0],
+ * 8..15 from the one at r->p[1]; w[] and the scales as zb32_values / zh16 give them. */
+GEMM_INLINE __m512i zpair(const zrows *r, size_t off) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(x86_load256(r->p[0] + off)),
+                              x86_load256(r->p[1] + off), 1);
+}
+GEMM_INLINE void zb32_values_x8(const zrows *r, int b, const int T, __m512i w[8], __m512 *dx) {
+    const size_t ob = (size_t)b * GEMM_MR * b32_size(T);
+    *dx = _mm512_cvtph_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(x86_load128(r->p[0] + ob)),
+                                                  x86_load128(r->p[1] + ob), 1));
+    if (T == EL_TYPE_Q8_0) {
+        GEMM_UNROLL
+        for (int k = 0; k < 8; k++)
+            w[k] = _mm512_xor_si512(zpair(r, ob + offsetof(el_block_q8_0x8, qs) + 32 * (size_t)k),
+                                    _mm512_set1_epi8((char)0x80));
+        return;
+    }
+    const size_t qs =
+        T == EL_TYPE_Q5_0 ? offsetof(el_block_q5_0x8, qs) : offsetof(el_block_q4_0x8, qs);
     const __m512i m4 = _mm512_set1_epi8(0x0F);
     GEMM_UNROLL
     for (int k = 0; k < 4; k++) {
-        const size_t o = offsetof(el_block_q4_0x8, qs) + 32 * (size_t)k;
-        const __m512i v =
-            _mm512_inserti64x4(_mm512_castsi256_si512(x86_load256(g0 + o)), x86_load256(g1 + o), 1);
+        const __m512i v = zpair(r, ob + qs + 32 * (size_t)k);
         w[k] = _mm512_and_si512(v, m4);
         w[k + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
     }
-    *dx = _mm512_cvtph_ps(
-        _mm256_inserti128_si256(_mm256_castsi128_si256(x86_load128(g0)), x86_load128(g1), 1));
+    if (T == EL_TYPE_Q5_0) zq5_high(w, zpair(r, ob + offsetof(el_block_q5_0x8, qh)));
 }
 
 /* P: r->p[0], r->p[1] are two packed groups (q4_0x8) rather than 16 row pointers. */
@@ -179,7 +192,7 @@ GEMM_INLINE void ztile_b32_of(int n, float *s, size_t bs, const zrows *r, int nr
         __m512i w[8];
         __m512 dx;
         if (P) {
-            zb32_values_x8(r, b, w, &dx);
+            zb32_values_x8(r, b, T, w, &dx);
         } else {
             zb32_values(r, b, T, w);
             dx = zh16(r, (size_t)b * xb);
@@ -222,8 +235,8 @@ GEMM_INLINE void ztile_b32(int n, float *s, size_t bs, const zrows *r, int nr, c
                            size_t by, const int NC, const int T) {
     ztile_b32_of(n, s, bs, r, nr, y, by, NC, T, 0);
 }
-GEMM_INLINE void ztile_q4_0x8(int n, float *s, size_t bs, const zrows *r, int nr, const uint8_t *y,
-                              size_t by, const int NC, const int T) {
+GEMM_INLINE void ztile_x8(int n, float *s, size_t bs, const zrows *r, int nr, const uint8_t *y,
+                          size_t by, const int NC, const int T) {
     ztile_b32_of(n, s, bs, r, nr, y, by, NC, T, 1);
 }
 
@@ -473,8 +486,12 @@ GEMM_ENTRY(gemm_f16, tile_f16, EL_TYPE_F16, NCF)
 /* packed q4_0: zmm tiles of two groups for prefill; decode's one column takes the ymm tile of
  * one group in its VNNI form: bench/kernels.c, 4096 columns, GB/s streamed / L2-hot, one
  * thread on Zen 4: row vec_dot 14.1 / 14.3, packed ymm 25.7 / 34.4, packed zmm 17.5 / 39.9 */
-ZGEMM_ENTRY_ROWS(zgemm_q4_0x8, ztile_q4_0x8, EL_TYPE_Q4_0, ZNC32, zgroups_of)
-GEMM_PACKED_ENTRY(gemm_q4_0x8, tile_q4_0x8, EL_TYPE_Q4_0, 1)
+ZGEMM_ENTRY_ROWS(zgemm_q4_0x8, ztile_x8, EL_TYPE_Q4_0, ZNC32, zgroups_of)
+ZGEMM_ENTRY_ROWS(zgemm_q5_0x8, ztile_x8, EL_TYPE_Q5_0, ZNC32, zgroups_of)
+ZGEMM_ENTRY_ROWS(zgemm_q8_0x8, ztile_x8, EL_TYPE_Q8_0, ZNC32, zgroups_of)
+GEMM_PACKED_ENTRY(gemm_q4_0x8, tile_x8, EL_TYPE_Q4_0, 1)
+GEMM_PACKED_ENTRY(gemm_q5_0x8, tile_x8, EL_TYPE_Q5_0, 1)
+GEMM_PACKED_ENTRY(gemm_q8_0x8, tile_x8, EL_TYPE_Q8_0, 1)
 
 void el_kernels_fill_gemm_avx512(el_gemm_kernel *g) {
     g[EL_TYPE_Q4_0] = (el_gemm_kernel){zgemm_q4_0, ZMR, ZNC32};
@@ -492,4 +509,8 @@ void el_kernels_fill_gemm_avx512(el_gemm_kernel *g) {
 void el_kernels_fill_packed_avx512(el_packed_kernels *p) {
     p[EL_TYPE_Q4_0] =
         (el_packed_kernels){.gemv = {gemm_q4_0x8, GEMM_MR, 1}, .gemm = {zgemm_q4_0x8, ZMR, ZNC32}};
+    p[EL_TYPE_Q5_0] =
+        (el_packed_kernels){.gemv = {gemm_q5_0x8, GEMM_MR, 1}, .gemm = {zgemm_q5_0x8, ZMR, ZNC32}};
+    p[EL_TYPE_Q8_0] =
+        (el_packed_kernels){.gemv = {gemm_q8_0x8, GEMM_MR, 1}, .gemm = {zgemm_q8_0x8, ZMR, ZNC32}};
 }
