@@ -13,12 +13,15 @@
  * the forward pass needs no further checks.
  */
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/core.h"
 #include "engine/model.h"
+#include "kernels/cpu.h"
 #include "kernels/dispatch.h"
 #include "kernels/repack.h"
 #include "kernels/types.h"
@@ -256,11 +259,38 @@ static int matmul_weights(el_model *m, el_weight **out) {
     return n;
 }
 
+/* Repacking runs on all cores (it is page faults and byte shuffles): the matrices are cut
+ * into jobs of ~4 MiB of groups that threads take in turn. Each job releases the file pages
+ * of the rows it packed (whole pages inside them; the few pages that straddle two jobs go
+ * when the whole matrix is released at the end), so peak memory stays near one copy. */
+typedef struct {
+    const el_weight *w;
+    uint8_t *dst; /* the matrix's packed copy (w->packed, writable) */
+    int64_t g0, g1;
+} repack_job;
+typedef struct {
+    repack_job *jobs;
+    int n_jobs;
+    atomic_int next;
+} repack_work;
+
+static void *repack_worker(void *p) {
+    repack_work *rw = p;
+    for (int i; (i = atomic_fetch_add(&rw->next, 1)) < rw->n_jobs;) {
+        const repack_job *j = &rw->jobs[i];
+        const el_weight *w = j->w;
+        el_repack_groups(w->type, w->data, w->row_bytes, w->n_out, w->n_in, j->dst, j->g0, j->g1);
+        const int64_t r0 = j->g0 * EL_REPACK_ROWS, r1 = EL_MIN(w->n_out, j->g1 * EL_REPACK_ROWS);
+        el_map_release(w->data + (size_t)r0 * w->row_bytes, (size_t)(r1 - r0) * w->row_bytes);
+    }
+    return NULL;
+}
+
 /* Repacks every matrix whose type has a packed layout with kernels at the active level
  * (kernels/repack.h) into one owned buffer, then releases the original's pages: resident
- * memory stays at about one copy of the weights, and peak memory during the load at that
- * plus one matrix. EL_REPACK=0 in the environment keeps the file's layout. Not repacking is
- * never an error: without memory for the copy the model runs from the file's layout. */
+ * memory stays at about one copy of the weights (a few MiB more while loading). EL_REPACK=0
+ * in the environment keeps the file's layout. Not repacking is never an error: without
+ * memory for the copy the model runs from the file's layout. */
 static void repack_weights(el_model *m) {
     const char *env = getenv("EL_REPACK");
     if (env && !strcmp(env, "0")) return;
@@ -269,39 +299,63 @@ static void repack_weights(el_model *m) {
     const int n = matmul_weights(m, ws);
     const int level = el_kernels_active_level();
     size_t total = 0;
+    int n_jobs = 0;
+    const size_t job_bytes = (size_t)4 << 20;
     for (int i = 0; i < n; i++) {
         const el_packed_kernels *pk = el_kernels_packed(level, ws[i]->type);
         const size_t b = pk && pk->gemv.gemm && pk->gemm.gemm
                              ? el_repack_bytes(ws[i]->type, ws[i]->n_out, ws[i]->n_in)
                              : 0;
-        if (b && total <= SIZE_MAX - b - 64) total += (b + 63) & ~(size_t)63;
-        else ws[i] = NULL;
+        if (b && total <= SIZE_MAX - b - 64) {
+            total += (b + 63) & ~(size_t)63;
+            n_jobs += (int)((b + job_bytes - 1) / job_bytes);
+        } else {
+            ws[i] = NULL;
+        }
     }
-    if (total) m->packed = el_alloc_aligned(total);
+    repack_job *jobs = total ? malloc(sizeof *jobs * (size_t)n_jobs) : NULL;
+    if (jobs) m->packed = el_alloc_aligned(total);
     if (!m->packed) {
         if (total)
             el_log(EL_LOG_WARN, "repack: no memory for %.1f MiB: the weights run unpacked",
                    total / 1048576.0);
+        free(jobs);
         free(ws);
         return;
     }
     size_t at = 0;
+    int nj = 0;
     for (int i = 0; i < n; i++) {
         el_weight *w = ws[i];
         if (!w) continue;
-        const int64_t groups = (w->n_out + EL_REPACK_ROWS - 1) / EL_REPACK_ROWS;
-        el_repack_groups(w->type, w->data, w->row_bytes, w->n_out, w->n_in, m->packed + at, 0,
-                         groups);
         w->packed = m->packed + at;
         w->group_bytes = el_repack_group_bytes(w->type, w->n_in);
         at += (el_repack_bytes(w->type, w->n_out, w->n_in) + 63) & ~(size_t)63;
         m->n_packed++;
-        /* the tied output shares token_embd's pages, whose rows the embedding lookup reads:
-         * released too, they come back a row at a time from the page cache */
-        el_map_release(w->data, (size_t)w->n_out * w->row_bytes);
+        const int64_t groups = (w->n_out + EL_REPACK_ROWS - 1) / EL_REPACK_ROWS;
+        const int64_t per = EL_MAX(1, (int64_t)(job_bytes / w->group_bytes));
+        for (int64_t g = 0; g < groups && nj < n_jobs; g += per)
+            jobs[nj++] = (repack_job){w, m->packed + (w->packed - m->packed), g,
+                                      EL_MIN(groups, g + per)};
     }
+    repack_work rw = {.jobs = jobs, .n_jobs = nj};
+    atomic_init(&rw.next, 0);
+    pthread_t th[7];
+    const int n_th = EL_MAX(0, EL_MIN(7, el_cpu_get()->n_logical - 1));
+    int started = 0;
+    for (int t = 0; t < n_th; t++)
+        if (pthread_create(&th[started], NULL, repack_worker, &rw) == 0) started++;
+    repack_worker(&rw); /* and this thread; fewer helpers if threads cannot start */
+    for (int t = 0; t < started; t++)
+        pthread_join(th[t], NULL);
+    /* the tied output shares token_embd's pages, whose rows the embedding lookup reads:
+     * released too, they come back a row at a time from the page cache */
+    for (int i = 0; i < n; i++)
+        if (ws[i]) el_map_release(ws[i]->data, (size_t)ws[i]->n_out * ws[i]->row_bytes);
     m->packed_bytes = total;
-    el_log(EL_LOG_DEBUG, "repack: %d matrices, %.1f MiB", m->n_packed, total / 1048576.0);
+    el_log(EL_LOG_DEBUG, "repack: %d matrices, %.1f MiB, %d threads", m->n_packed,
+           total / 1048576.0, started + 1);
+    free(jobs);
     free(ws);
 }
 
