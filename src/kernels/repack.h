@@ -25,6 +25,9 @@
  *               are elements 4k..4k+3, the high ones 16+4k..; q8_0: 8 chunks,
  *               chunk k = elements 4k..4k+3)                          128 / 128 / 256 bytes
  *   so a packed block is 8 file blocks: el_block_q4_0x8 144, q5_0x8 176, q8_0x8 272 bytes.
+ * q4_K ("x8" too): each 256-element block of the 8 rows interleaved by dwords of the file
+ * block (144 bytes, 36 dwords): dword k of row r at byte 32k + 4r, so any field of the 8 rows
+ * is one load per dword (d and dmin are dword 0, the scales dwords 1..3, qs 4..35).
  * Group g holds rows 8g..8g+7, its blocks one after another (group stride = nb * that); rows
  * past n_out in the last group repeat the last row (computed and dropped).
  */

@@ -406,12 +406,13 @@ static void test_packed(void) {
         CHECK((mr > 0) == (el_repack_bytes(q->t, 8, 256) > 0) || mr == 0,
               "%s: packed kernels without a packed layout", ti->name);
         if (!mr) continue;
-        static const int nbs[] = {1, 3, 28}; /* 28: Qwen2.5-0.5B's 896 */
+        /* blocks per row: 28 x 32 is Qwen2.5-0.5B's 896, 8 x 256 Llama-3.2-1B's 2048 */
+        static const int nbs[] = {1, 3, 28};
         for (size_t ni = 0; ni < EL_ARRAY_LEN(nbs); ni++) {
             const int dist = (int)(ni + qi) % (D_COUNT + 1);
             const int rows = 2 * mr + 5; /* the last group partial */
             problem p;
-            problem_make(&p, q, nbs[ni], rows, ncm, dist);
+            problem_make(&p, q, ti->blck_size == 32 ? nbs[ni] : (int)ni * 3 + 1, rows, ncm, dist);
             const size_t pb = el_repack_bytes(q->t, rows, p.n),
                          gb = el_repack_group_bytes(q->t, p.n);
             const int groups = (rows + EL_REPACK_ROWS - 1) / EL_REPACK_ROWS;
@@ -454,7 +455,8 @@ static void test_packed(void) {
             problem_free(&p);
         }
     }
-    CHECK(el_repack_bytes(EL_TYPE_Q4_K, 8, 256) == 0, "q4_K has no packed layout");
+    CHECK(el_repack_bytes(EL_TYPE_Q4_1, 8, 256) == 0, "q4_1 has no packed layout");
+    CHECK(el_repack_bytes(EL_TYPE_Q4_K, 8, 384) == 0, "a partial super-block cannot be packed");
     CHECK(el_repack_bytes(EL_TYPE_Q4_0, 8, 48) == 0, "a partial block cannot be packed");
     CHECK(el_repack_bytes(EL_TYPE_Q4_0, INT64_MAX, 1 << 20) == 0, "overflow is 0");
 }
