@@ -1,8 +1,8 @@
 /* kernels/repack.c — the packed layouts of kernels/repack.h: sizes, packing, unpacking.
  *
  * What it owns: the byte shuffles between a type's file layout and its packed form; which
- * layouts exist (layout_of: q4_0, q5_0, q8_0, q4_K). The kernels that read packed groups live with
- * the other tile kernels (kernels/x86/gemm_*.c) and are found through el_kernels_packed
+ * layouts exist (layout_of: q4_0, q5_0, q8_0, q4_K, q6_K). The kernels that read packed groups live
+ * with the other tile kernels (kernels/x86/gemm_*.c) and are found through el_kernels_packed
  * (kernels/dispatch.h). Invariants: packing is a pure permutation of bytes (no value changes), so a
  * packed row unpacks to the file's bytes exactly. No state, no allocation.
  */
@@ -15,7 +15,6 @@
 
 _Static_assert(sizeof(el_block_q4_0x8) == EL_REPACK_ROWS * sizeof(el_block_q4_0), "q4_0x8");
 _Static_assert(sizeof(el_block_q5_0x8) == EL_REPACK_ROWS * sizeof(el_block_q5_0), "q5_0x8");
-_Static_assert(sizeof(el_block_q4_K) % 4 == 0, "q4_K interleaves by dwords");
 _Static_assert(sizeof(el_block_q8_0x8) == EL_REPACK_ROWS * sizeof(el_block_q8_0), "q8_0x8");
 
 /* Where a type's fields are in its file block and in its packed block. */
@@ -52,6 +51,9 @@ static bool layout_of(int t, layout *l) {
     case EL_TYPE_Q4_K:
         *l = (layout){sizeof(el_block_q4_K), EL_QK_K, true, 0, 0, 0, 0};
         return true;
+    case EL_TYPE_Q6_K:
+        *l = (layout){sizeof(el_block_q6_K), EL_QK_K, true, 0, 0, 0, 0};
+        return true;
     default:
         return false;
     }
@@ -71,11 +73,18 @@ size_t el_repack_bytes(int t, int64_t n_out, int64_t n_in) {
     return (size_t)groups * gb;
 }
 
+/* The packed position of file dword k of a dword-interleaved type (kernels/repack.h). */
+static size_t slot(const layout *l, size_t k) {
+    return l->blk == sizeof(el_block_q6_K) ? (size_t)el_repack_q6_K_slot((int)k) : k;
+}
+
 /* File block fb -> lane r of the packed block pk, and back. */
 static void pack_block(const layout *l, uint8_t *pk, const uint8_t *fb, int r) {
-    if (l->dwords) {
-        for (size_t k = 0; k < l->blk / 4; k++)
-            memcpy(pk + 32 * k + 4 * (size_t)r, fb + 4 * k, 4);
+    if (l->dwords) { /* then the bytes past the last whole dword (q6_K's d), per row */
+        const size_t nd = l->blk / 4, tail = l->blk % 4;
+        for (size_t k = 0; k < nd; k++)
+            memcpy(pk + 32 * slot(l, k) + 4 * (size_t)r, fb + 4 * k, 4);
+        memcpy(pk + 32 * nd + tail * (size_t)r, fb + 4 * nd, tail);
         return;
     }
     memcpy(pk + 2 * (size_t)r, fb, 2);
@@ -85,8 +94,10 @@ static void pack_block(const layout *l, uint8_t *pk, const uint8_t *fb, int r) {
 }
 static void unpack_block(const layout *l, const uint8_t *pk, uint8_t *fb, int r) {
     if (l->dwords) {
-        for (size_t k = 0; k < l->blk / 4; k++)
-            memcpy(fb + 4 * k, pk + 32 * k + 4 * (size_t)r, 4);
+        const size_t nd = l->blk / 4, tail = l->blk % 4;
+        for (size_t k = 0; k < nd; k++)
+            memcpy(fb + 4 * k, pk + 32 * slot(l, k) + 4 * (size_t)r, 4);
+        memcpy(fb + 4 * nd, pk + 32 * nd + tail * (size_t)r, tail);
         return;
     }
     memcpy(fb, pk + 2 * (size_t)r, 2);

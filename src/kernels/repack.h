@@ -25,9 +25,15 @@
  *               are elements 4k..4k+3, the high ones 16+4k..; q8_0: 8 chunks,
  *               chunk k = elements 4k..4k+3)                          128 / 128 / 256 bytes
  *   so a packed block is 8 file blocks: el_block_q4_0x8 144, q5_0x8 176, q8_0x8 272 bytes.
- * q4_K ("x8" too): each 256-element block of the 8 rows interleaved by dwords of the file
- * block (144 bytes, 36 dwords): dword k of row r at byte 32k + 4r, so any field of the 8 rows
- * is one load per dword (d and dmin are dword 0, the scales dwords 1..3, qs 4..35).
+ * q4_K and q6_K ("x8" too): each 256-element block of the 8 rows interleaved by dwords of
+ * the file block: file dword k of row r at byte 32 * slot(k) + 4r, so any dword of the 8 rows
+ * is one load, then the bytes past the last whole dword per row (q6_K's 2-byte d: d of row r
+ * at 32 * 52 + 2r, the 8 rows' d contiguous). q4_K (36 dwords: d and dmin, 3 of scales, 32
+ * of qs) keeps the file's order, slot(k) = k, which is the order its decode tile reads in.
+ * q6_K's order is the one its decode tile reads in (el_repack_q6_K_slot): the scales, then
+ * per half the ql, ql + 32 and qh dwords of each step side by side. In the file's order the
+ * tile read each block in six places at once and streamed at a fifth of its L2-hot speed
+ * (the hardware prefetcher lost the streams); in this order it is one ascending stream.
  * Group g holds rows 8g..8g+7, its blocks one after another (group stride = nb * that); rows
  * past n_out in the last group repeat the last row (computed and dropped).
  */
@@ -56,6 +62,15 @@ typedef struct {
     el_fp16 d[EL_REPACK_ROWS];
     int8_t qs[EL_REPACK_ROWS * EL_QK8_0];
 } el_block_q8_0x8;
+
+/* Where q6_K's file dword k (0..51: ql 0..31, qh 32..47, scales 48..51) sits in its packed
+ * block: scales first, then for each half h and step k < 8 the three dwords ql[16h + k],
+ * ql[16h + 8 + k], qh[32 + 8h + k]. */
+static inline int el_repack_q6_K_slot(int k) {
+    if (k >= 48) return k - 48;
+    if (k >= 32) return 4 + 24 * ((k - 32) / 8) + 3 * ((k - 32) % 8) + 2;
+    return 4 + 24 * (k / 16) + 3 * (k % 8) + (k % 16) / 8;
+}
 
 /* Bytes of one group of t's packed form for rows of n_in elements; 0 when t has no packed
  * form (or n_in is not a whole number of blocks). */

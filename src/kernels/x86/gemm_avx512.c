@@ -492,10 +492,12 @@ ZGEMM_ENTRY_ROWS(zgemm_q8_0x8, ztile_x8, EL_TYPE_Q8_0, ZNC32, zgroups_of)
 GEMM_PACKED_ENTRY(gemm_q4_0x8, tile_x8, EL_TYPE_Q4_0, 1)
 GEMM_PACKED_ENTRY(gemm_q5_0x8, tile_x8, EL_TYPE_Q5_0, 1)
 GEMM_PACKED_ENTRY(gemm_q8_0x8, tile_x8, EL_TYPE_Q8_0, 1)
-/* packed q4_K: the fused one-column tile for decode, gemm_ymm.inc's unpacking tile (ymm, 8
- * columns) for prefill */
+/* packed q4_K / q6_K: the fused one-column tiles for decode, gemm_ymm.inc's unpacking tile
+ * (ymm, 8 columns) for prefill */
 GEMM_PACKED_ENTRY(gemv_q4_Kx8, tile_q4_Kx8_gemv, EL_TYPE_Q4_K, 1)
 GEMM_PACKED_ENTRY(gemm_q4_Kx8, tile_kq_x8, EL_TYPE_Q4_K, 8)
+GEMM_PACKED_ENTRY(gemv_q6_Kx8, tile_q6_Kx8_gemv, EL_TYPE_Q6_K, 1)
+GEMM_PACKED_ENTRY(gemm_q6_Kx8, tile_kq_x8, EL_TYPE_Q6_K, 8)
 
 void el_kernels_fill_gemm_avx512(el_gemm_kernel *g) {
     g[EL_TYPE_Q4_0] = (el_gemm_kernel){zgemm_q4_0, ZMR, ZNC32};
@@ -519,4 +521,6 @@ void el_kernels_fill_packed_avx512(el_packed_kernels *p) {
         (el_packed_kernels){.gemv = {gemm_q8_0x8, GEMM_MR, 1}, .gemm = {zgemm_q8_0x8, ZMR, ZNC32}};
     p[EL_TYPE_Q4_K] =
         (el_packed_kernels){.gemv = {gemv_q4_Kx8, GEMM_MR, 1}, .gemm = {gemm_q4_Kx8, GEMM_MR, 8}};
+    p[EL_TYPE_Q6_K] =
+        (el_packed_kernels){.gemv = {gemv_q6_Kx8, GEMM_MR, 1}, .gemm = {gemm_q6_Kx8, GEMM_MR, 8}};
 }
