@@ -6,9 +6,9 @@
  * Memory: weight matrices stay in the read-only mapping, except those of a type with a packed
  * layout the CPU's kernels read (kernels/repack.h: q4_0, q5_0, q8_0 on x86, q4_K and q6_K at
  * AVX-512): those are copied once, interleaved, into one allocation, and the mapping's pages
- * of the original are released, so
- * the process holds about one copy either way (EL_REPACK=0: no copies). The other copies
- * are the 1-D vectors (a few hundred KB even for 8B models), in one allocation.
+ * of the original are released, so the process holds about one copy either way (EL_REPACK=0:
+ * no copies). The other copies are the 1-D vectors (a few hundred KB even for 8B models), in
+ * one allocation.
  * Invariant after el_model_open: every el_weight has a type whose traits can dequantize it
  * and a vec_dot for its activation type, and every shape matches the hyperparameters, so
  * the forward pass needs no further checks.
