@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -148,6 +149,29 @@ static void print_row(out_fmt o, const result *r, bool first) {
     fflush(stdout);
 }
 
+/* Peak resident memory since the last reset (VmHWM), and the reset (Linux: writing 5 to
+ * clear_refs); 0 / no-op where /proc is not there. */
+static void peak_rss_reset(void) {
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (f) {
+        fputs("5", f);
+        fclose(f);
+    }
+}
+static double peak_rss_bytes(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    double kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmHWM:", 6)) kb = atof(line + 6);
+    if (f) fclose(f);
+    return kb * 1024;
+}
+static double file_bytes(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 ? (double)st.st_size : 0;
+}
+
 static int membw_only(const list *threads) {
     printf("| threads | read GB/s |\n| ------: | --------: |\n");
     for (int i = 0; i < threads->n; i++) {
@@ -237,11 +261,15 @@ int cmd_bench(int argc, char **argv) {
         for (int i = 0; i < threads.n; i++) membw[i] = el_membw_read(0, threads.v[i], 3);
 
     print_header(fmt, want_bw);
+    char rss_notes[8][200];
+    int n_notes = 0;
     bool first = true;
     int rc = 0;
     char *save = NULL;
     for (char *path = strtok_r(models_arg, ",", &save); path && !rc; path = strtok_r(NULL, ",", &save)) {
         char err[512];
+        peak_rss_reset();
+        double kv_max = 0;
         el_model *m = el_model_open(path, err, sizeof err);
         if (!m) {
             fprintf(stderr, "edgellm: %s\n", err);
@@ -308,6 +336,7 @@ int cmd_bench(int argc, char **argv) {
                             res.sd = reps > 1 ? sqrt(sq / (reps - 1)) : 0;
                             /* bytes per decoded token: weights + the KV rows attention reads
                              * at the average position of the test */
+                            kv_max = EL_MAX(kv_max, (double)el_session_kv_bytes(s));
                             double kv_per_pos = (double)el_session_kv_bytes(s) / sp.n_ctx;
                             double avg_pos = depth + n / 2.0;
                             res.gbs = ((double)d.decode_bytes + kv_per_pos * avg_pos) * res.mean / 1e9;
@@ -322,8 +351,21 @@ int cmd_bench(int argc, char **argv) {
                 }
             }
         }
+        /* the memory goal: peak resident memory against file + KV cache (+ 64 MiB for
+         * buffers, code and the allocator) */
+        const double peak = peak_rss_bytes(), file = file_bytes(path);
+        if (peak > 0 && file > 0 && n_notes < 8)
+            snprintf(rss_notes[n_notes++], sizeof rss_notes[0],
+                     "%s: peak RSS %.1f MiB = file %.1f MiB + largest KV cache %.1f MiB %+.1f MiB",
+                     base, peak / 1048576.0, file / 1048576.0, kv_max / 1048576.0,
+                     (peak - file - kv_max) / 1048576.0);
         el_model_close(m);
     }
     if (fmt == OUT_JSON) printf("\n]\n");
+    if (fmt == OUT_MD && !rc) {
+        if (n_notes) printf("\n");
+        for (int i = 0; i < n_notes; i++)
+            printf("%s\n", rss_notes[i]);
+    }
     return rc;
 }

@@ -239,9 +239,18 @@ void el_forward(el_session *s, const el_batch *b, int32_t n_out) {
     const int vd = hp->n_head_kv * hp->head_dim_v, od = hp->n_head * hp->head_dim_v;
     const el_type_info *et = el_type_traits(m->tok_embd.type);
 
-    for (int t = 0; t < T; t++)
-        et->to_float(m->tok_embd.data + (size_t)b->tokens[t] * m->tok_embd.row_bytes,
-                     s->x + (size_t)t * d, d);
+    /* a token_embd repacked as the tied output matrix: its rows come from the packed copy
+     * (unpacked into the activation scratch, free until the first matmul) so the file's
+     * released pages are never faulted back in */
+    for (int t = 0; t < T; t++) {
+        const uint8_t *row = m->tok_embd.data + (size_t)b->tokens[t] * m->tok_embd.row_bytes;
+        if (m->tok_embd.packed) {
+            el_repack_unpack_row(m->tok_embd.type, m->tok_embd.packed, m->tok_embd.n_in,
+                                 b->tokens[t], s->xq);
+            row = s->xq;
+        }
+        et->to_float(row, s->x + (size_t)t * d, d);
+    }
 
     for (int l = 0; l < hp->n_layer; l++) {
         const el_layer *L = &m->layers[l];
@@ -280,13 +289,20 @@ void el_forward(el_session *s, const el_batch *b, int32_t n_out) {
 
         for (int t = 0; t < T; t++)
             rmsnorm(s->xn + (size_t)t * d, s->x + (size_t)t * d, L->ffn_norm, d, hp->rms_eps);
-        matmul(s, &L->w_gate, s->xn, d, T, s->gate, hp->n_ff);
-        matmul(s, &L->w_up, s->xn, d, T, s->up, hp->n_ff);
-        for (size_t i = 0; i < (size_t)T * hp->n_ff; i++) {
-            float g = s->gate[i];
-            s->gate[i] = g / (1.0f + expf(-g)) * s->up[i];
+        /* the FFN in chunks of EL_FFN_CHUNK tokens: its n_ff-wide buffers are the largest
+         * scratch of a prompt batch (2 x 512 x 8192 floats for Llama-3.2-1B), and a chunk of
+         * 128 columns keeps the tiles as busy; each chunk's output replaces its own input */
+        for (int t0 = 0; t0 < T; t0 += EL_FFN_CHUNK) {
+            const int tc = EL_MIN(EL_FFN_CHUNK, T - t0);
+            float *xc = s->xn + (size_t)t0 * d;
+            matmul(s, &L->w_gate, xc, d, tc, s->gate, hp->n_ff);
+            matmul(s, &L->w_up, xc, d, tc, s->up, hp->n_ff);
+            for (size_t i = 0; i < (size_t)tc * hp->n_ff; i++) {
+                float g = s->gate[i];
+                s->gate[i] = g / (1.0f + expf(-g)) * s->up[i];
+            }
+            matmul(s, &L->w_down, s->gate, hp->n_ff, tc, xc, d);
         }
-        matmul(s, &L->w_down, s->gate, hp->n_ff, T, s->xn, d);
         for (size_t i = 0; i < (size_t)T * d; i++) s->x[i] += s->xn[i];
     }
 

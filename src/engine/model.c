@@ -349,8 +349,12 @@ static void repack_weights(el_model *m) {
     repack_worker(&rw); /* and this thread; fewer helpers if threads cannot start */
     for (int t = 0; t < started; t++)
         pthread_join(th[t], NULL);
-    /* the tied output shares token_embd's pages, whose rows the embedding lookup reads:
-     * released too, they come back a row at a time from the page cache */
+    /* a tied output is token_embd: the embedding lookup then reads its rows from the packed
+     * copy too (engine/forward.c), so its file pages are released like the others' */
+    if (m->output.data == m->tok_embd.data && m->output.packed) {
+        m->tok_embd.packed = m->output.packed;
+        m->tok_embd.group_bytes = m->output.group_bytes;
+    }
     for (int i = 0; i < n; i++)
         if (ws[i]) el_map_release(ws[i]->data, (size_t)ws[i]->n_out * ws[i]->row_bytes);
     m->packed_bytes = total;

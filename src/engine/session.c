@@ -19,9 +19,10 @@ void el_session_params_default(el_session_params *p) {
 
 static int32_t kv_el_type(el_kv_type t) { return t == EL_KV_F32 ? EL_TYPE_F32 : EL_TYPE_F16; }
 
-/* Largest activation row (bytes) any weight of the model quantizes its input into. */
+/* Largest activation row (bytes) any weight of the model quantizes its input into; also
+ * the scratch the embedding lookup unpacks a row of a repacked token_embd into. */
 static size_t max_xq_row(const el_model *m) {
-    size_t mx = 0;
+    size_t mx = m->tok_embd.packed ? m->tok_embd.row_bytes : 0;
     const el_weight *ws[] = {&m->output};
     for (size_t i = 0; i < EL_ARRAY_LEN(ws); i++) {
         const el_type_info *ti = el_type_traits(ws[i]->type);
@@ -105,8 +106,8 @@ el_session *el_session_open(el_model *m, const el_session_params *pp, char *err,
         {(void **)&s->k, B * kd * 4},
         {(void **)&s->v, B * vd * 4},
         {(void **)&s->att, B * od * 4},
-        {(void **)&s->gate, B * hp->n_ff * 4},
-        {(void **)&s->up, B * hp->n_ff * 4},
+        {(void **)&s->gate, EL_MIN(B, EL_FFN_CHUNK) * hp->n_ff * 4},
+        {(void **)&s->up, EL_MIN(B, EL_FFN_CHUNK) * hp->n_ff * 4},
         {(void **)&s->xq, B * s->xq_row_cap},
         {(void **)&s->attn_fn, (size_t)hp->n_layer * sizeof(el_attn_fn)},
         {(void **)&s->inv_freq, (size_t)hp->n_rot / 2 * 4},

@@ -8,6 +8,9 @@
 #include "kernels/attn.h"
 #include "kv/kv.h"
 
+/* Tokens of a prompt batch the FFN processes at once (engine/forward.c). */
+#define EL_FFN_CHUNK 128
+
 struct el_pool;
 
 struct el_session {
@@ -24,8 +27,8 @@ struct el_session {
     float *k;       /* (n_batch, n_head_kv*head_dim) */
     float *v;       /* (n_batch, n_head_kv*head_dim_v) */
     float *att;     /* (n_batch, n_head*head_dim_v) attention output */
-    float *gate;    /* (n_batch, n_ff) */
-    float *up;      /* (n_batch, n_ff) */
+    float *gate;    /* (min(n_batch, EL_FFN_CHUNK), n_ff): the FFN runs in token chunks */
+    float *up;      /* (min(n_batch, EL_FFN_CHUNK), n_ff) */
     uint8_t *xq;    /* (n_batch, xq_row_cap) activations quantized to a weight's vec_dot_type */
     size_t xq_row_cap;
     el_attn_fn *attn_fn; /* (n_layer) the attention kernel for the layer's K/V cache types */

@@ -85,7 +85,8 @@ size_t el_repack_bytes(int t, int64_t n_out, int64_t n_in);
 void el_repack_groups(int t, const void *src, size_t row_bytes, int64_t n_out, int64_t n_in,
                       void *dst, int64_t g0, int64_t g1);
 
-/* Row r of a packed matrix back in t's own layout (row_bytes bytes): for tests. */
+/* Row r of a packed matrix back in t's own layout (row_bytes bytes): the tests, and the
+ * embedding lookup of a token_embd repacked as the tied output matrix. */
 void el_repack_unpack_row(int t, const void *packed, int64_t n_in, int64_t r, void *row);
 
 #endif
