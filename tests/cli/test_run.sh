@@ -4,7 +4,8 @@
 #        --json lines parse and carry logprobs, stop strings, -n, bad flags;
 #   perplexity: the number llama-perplexity printed for the same file and flags (golden);
 #   chat: a ChatML model renders its template, answers, and keeps the cache between turns;
-#   bench: the table has pp and tg rows; --membw prints a bandwidth.
+#   bench: the table has pp and tg rows; --membw prints a bandwidth; peak RSS stays within
+#          file + KV cache + 64 MiB on a repacked model.
 . "$(dirname "$0")/lib.sh"
 S="$DATA/models/stories260K.gguf"
 
@@ -96,4 +97,13 @@ has '"n_gen": 8'
 run 0 "$BIN" bench --membw -t 1
 has "| read GB/s |"
 run 2 "$BIN" bench -m "$S" -o yaml
+# the memory goal, on an 88 MiB SmolLM-shaped Q4_0 file (repacked at load on x86): peak
+# RSS within file + KV cache + 64 MiB, which a second copy of the weights would break
+"$BIN" synth -o "$T/mem.gguf" --preset smollm-135m --type Q4_0 --tied -t 2 >/dev/null 2>&1
+run 0 "$BIN" bench -m "$T/mem.gguf" -p 128 -n 16 -r 1 -t 1 --no-membw
+has "mem.gguf: peak RSS"
+extra=$(sed -n 's/.*largest KV cache [0-9.]* MiB +\([0-9.]*\) MiB$/\1/p' "$T/out")
+if [ -n "$extra" ] && awk -v e="$extra" 'BEGIN { exit !(e < 64) }'; then ok; else
+    no "peak RSS beyond file + KV cache: '${extra:-?}' MiB (want < 64): $(tail -n 1 "$T/out")"
+fi
 finish
