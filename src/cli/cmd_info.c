@@ -407,7 +407,7 @@ static void print_memory(const el_gguf *g, const dims *d, int64_t n_ctx, bool ct
                                                    ? nl > 7 && !strcmp(t->name + nl - 7, ".weight")
                                                    : tied);
         const el_packed_kernels *pk = el_kernels_packed(level, t->type);
-        if (!matmul || !pk || !pk->gemv.gemm) continue;
+        if (!matmul || !pk || !pk->gemv.gemm || !pk->gemm.gemm) continue; /* as engine/model.c */
         const size_t b = el_repack_bytes(t->type, t->ne[1], t->ne[0]);
         if (b) repacked += (double)b, n_repacked++;
     }

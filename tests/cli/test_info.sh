@@ -128,4 +128,16 @@ one_line_error "EL_CPU_FEATURES=bogus: unknown level"
 run 0 "$BIN" info --cpu "$M"
 grep -q "^cpu " "$T/out" && grep -q "^arch " "$T/out" && ok || no "--cpu with a file prints both"
 
+# --- what the engine repacks at load (kernels/repack.h: q4_0 on any x86 SIMD level) ----------
+"$BIN" synth -o "$T/rp.gguf" --preset tiny-llama --embd 256 --ffn 512 --type Q4_0 >/dev/null 2>&1
+run 0 "$BIN" info "$T/rp.gguf"
+case "$("$BIN" info --cpu)" in
+*"level avx2"* | *"level avx512"*) has "repacked at load" ;;
+*) hasnt "repacked at load" ;;
+esac
+run 0 env EL_REPACK=0 "$BIN" info "$T/rp.gguf"
+hasnt "repacked at load"
+run 0 env EL_CPU_FEATURES=scalar "$BIN" info "$T/rp.gguf"
+hasnt "repacked at load"
+
 finish
