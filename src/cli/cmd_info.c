@@ -406,8 +406,7 @@ static void print_memory(const el_gguf *g, const dims *d, int64_t n_ctx, bool ct
         const bool matmul = t->n_dims == 2 && (strcmp(t->name, "token_embd.weight")
                                                    ? nl > 7 && !strcmp(t->name + nl - 7, ".weight")
                                                    : tied);
-        const el_packed_kernels *pk = el_kernels_packed(level, t->type);
-        if (!matmul || !pk || !pk->gemv.gemm || !pk->gemm.gemm) continue; /* as engine/model.c */
+        if (!matmul || !el_kernels_packs(level, t->type)) continue;
         const size_t b = el_repack_bytes(t->type, t->ne[1], t->ne[0]);
         if (b) repacked += (double)b, n_repacked++;
     }

@@ -303,8 +303,7 @@ static void repack_weights(el_model *m) {
     int n_jobs = 0;
     const size_t job_bytes = (size_t)4 << 20;
     for (int i = 0; i < n; i++) {
-        const el_packed_kernels *pk = el_kernels_packed(level, ws[i]->type);
-        const size_t b = pk && pk->gemv.gemm && pk->gemm.gemm
+        const size_t b = el_kernels_packs(level, ws[i]->type)
                              ? el_repack_bytes(ws[i]->type, ws[i]->n_out, ws[i]->n_in)
                              : 0;
         if (b && total <= SIZE_MAX - b - 64) {

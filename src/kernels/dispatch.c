@@ -102,6 +102,11 @@ const el_packed_kernels *el_kernels_packed(int level, int t) {
     return &tablesp[c][t];
 }
 
+bool el_kernels_packs(int level, int t) {
+    const el_packed_kernels *pk = el_kernels_packed(level, t);
+    return pk && pk->gemv.gemm && pk->gemm.gemm;
+}
+
 bool el_kernels_level_available(int level) {
     const int c = chain_index(level);
     if (c < 0) return false;

@@ -116,6 +116,10 @@ typedef struct el_packed_kernels {
  * when the active level has them (el_kernels_packed(el_kernels_active_level(), t)). */
 const el_packed_kernels *el_kernels_packed(int level, int t);
 
+/* True when matrices of type t are repacked at `level`: it has a packed layout
+ * (kernels/repack.h) and both packed tiles there. The one rule the loader and `info` use. */
+bool el_kernels_packs(int level, int t);
+
 /* ---- for the ISA files only ---------------------------------------------------------------
  * Each fills the entries of k[EL_TYPE_COUNT] it has kernels for and leaves the others. The
  * table it receives already holds the level below, so a variant not worth having is simply
