@@ -275,6 +275,15 @@ typedef struct {
     atomic_int next;
 } repack_work;
 
+/* How many jobs of about job_bytes matrix w makes; *per (if given) its groups per job. */
+static int64_t jobs_of(const el_weight *w, size_t job_bytes, int64_t *per) {
+    const size_t gb = el_repack_group_bytes(w->type, w->n_in);
+    const int64_t groups = (w->n_out + EL_REPACK_ROWS - 1) / EL_REPACK_ROWS;
+    const int64_t pg = EL_MAX(1, (int64_t)(job_bytes / gb));
+    if (per) *per = pg;
+    return (groups + pg - 1) / pg;
+}
+
 static void *repack_worker(void *p) {
     repack_work *rw = p;
     for (int i; (i = atomic_fetch_add(&rw->next, 1)) < rw->n_jobs;) {
@@ -308,7 +317,7 @@ static void repack_weights(el_model *m) {
                              : 0;
         if (b && total <= SIZE_MAX - b - 64) {
             total += (b + 63) & ~(size_t)63;
-            n_jobs += (int)((b + job_bytes - 1) / job_bytes);
+            n_jobs += (int)jobs_of(ws[i], job_bytes, NULL);
         } else {
             ws[i] = NULL;
         }
@@ -328,15 +337,16 @@ static void repack_weights(el_model *m) {
     for (int i = 0; i < n; i++) {
         el_weight *w = ws[i];
         if (!w) continue;
-        w->packed = m->packed + at;
+        uint8_t *dst = m->packed + at;
+        w->packed = dst;
         w->group_bytes = el_repack_group_bytes(w->type, w->n_in);
         at += (el_repack_bytes(w->type, w->n_out, w->n_in) + 63) & ~(size_t)63;
         m->n_packed++;
+        int64_t per;
+        const int64_t nw = jobs_of(w, job_bytes, &per);
         const int64_t groups = (w->n_out + EL_REPACK_ROWS - 1) / EL_REPACK_ROWS;
-        const int64_t per = EL_MAX(1, (int64_t)(job_bytes / w->group_bytes));
-        for (int64_t g = 0; g < groups && nj < n_jobs; g += per)
-            jobs[nj++] = (repack_job){w, m->packed + (w->packed - m->packed), g,
-                                      EL_MIN(groups, g + per)};
+        for (int64_t k = 0; k < nw; k++)
+            jobs[nj++] = (repack_job){w, dst, k * per, EL_MIN(groups, (k + 1) * per)};
     }
     repack_work rw = {.jobs = jobs, .n_jobs = nj};
     atomic_init(&rw.next, 0);
