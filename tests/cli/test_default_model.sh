@@ -3,17 +3,10 @@
 # tools/train/run.sh) loads, is the shape the project relies on, and really answers: greedy
 # "What is 2 + 3?" gives 5 (through `run` with the ChatML prompt the model's own template
 # renders, and through `chat`, which renders that template itself), and a weather question
-# with a get_weather tool gives a parseable Qwen-style tool call.
+# with a get_weather tool gives a parseable Qwen-style tool call. The model answers arithmetic
+# after a worked step in a <think> block; the checks read the number after it.
 # The prompts below are exactly what tools/train/chat.py renders (Qwen3's template).
-#
-# Known gap (issue 6 stays open): the first committed model (39/100 on its held-out eval)
-# does not do arithmetic yet. The two arithmetic checks print "KNOWN GAP" and count neither
-# way unless EL_STRICT_DEFAULT_MODEL=1, which makes them ordinary checks — set it (and drop
-# this paragraph) once a longer run of tools/train/run.sh gets 2 + 3 right.
 . tests/cli/lib.sh
-gap() {
-    if [ "${EL_STRICT_DEFAULT_MODEL:-0}" = 1 ]; then no "$*"; else echo "KNOWN GAP (issue 6): $*"; fi
-}
 M=${EL_DEFAULT_MODEL:-models/default.gguf}
 
 if [ ! -f "$M" ]; then
@@ -29,21 +22,27 @@ if [ "$size" -le 31457280 ]; then ok; else no "$M is $size bytes, more than 30 M
 run 0 "$BIN" info "$M"
 has "qwen3"
 
-# The answer part of a completion: drop an (empty) <think>...</think> block and blank lines.
-answer() { sed -e 's/<think>//; s/<\/think>//; s/<|im_end|>//' "$1" | tr -s '\n' '\n' | sed '/^$/d'; }
+# The answer part of a completion printed with --special: the text after a <think>...</think>
+# block (the model writes its worked step for arithmetic there), up to <|im_end|>, without
+# blank lines.
+answer() {
+    tr '\n' '\001' <"$1" | sed -e 's/.*<\/think>//; s/<|im_end|>.*//' | tr '\001' '\n' | sed '/^$/d'
+}
 
 # 1. arithmetic through `run` with the rendered prompt
 printf '<|im_start|>user\nWhat is 2 + 3?<|im_end|>\n<|im_start|>assistant\n' >"$T/p1.txt"
-run 0 "$BIN" run -m "$M" -f "$T/p1.txt" --temp 0 -n 24 -t 2
+run 0 "$BIN" run -m "$M" -f "$T/p1.txt" --temp 0 -n 48 -t 2 --special
 a=$(answer "$T/out" | head -n 1)
-if [ "$a" = "5" ]; then ok; else gap "run: 'What is 2 + 3?' answered '$a', want 5"; fi
+if [ "$a" = "5" ]; then ok; else no "run: 'What is 2 + 3?' answered '$a', want 5"; fi
 
 # 2. the same question through `chat` (the runtime renders the template itself)
 printf 'What is 2 + 3?\n' >"$T/in.txt"
-"$BIN" chat -m "$M" --temp 0 -n 24 -t 2 <"$T/in.txt" >"$T/out" 2>"$T/err"
+"$BIN" chat -m "$M" --temp 0 -n 48 -t 2 <"$T/in.txt" >"$T/out" 2>"$T/err"
 rc=$?
 if [ "$rc" -eq 0 ]; then ok; else no "chat exited $rc: $(head -c 300 "$T/err")"; fi
-if grep -qE '(^|[^0-9])5([^0-9]|$)' "$T/out"; then ok; else gap "chat: no 5 in '$(head -c 200 "$T/out" | tr '\n' ' ')'"; fi
+# the last number printed is the answer (the worked step, if shown, comes before it)
+last=$(grep -oE '[0-9]+' "$T/out" | tail -n 1)
+if [ "$last" = "5" ]; then ok; else no "chat: last number is '$last' in '$(head -c 200 "$T/out" | tr '\n' ' ')', want 5"; fi
 
 # 3. a weather question with a get_weather tool -> <tool_call> with valid JSON
 cat >"$T/p2.txt" <<'EOF'
