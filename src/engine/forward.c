@@ -204,9 +204,7 @@ static void attn_heads(void *p, int ith, int nth) {
     int hd = hp->head_dim, hdv = hp->head_dim_v;
     int group = hp->n_head / hp->n_head_kv;
     float scale = 1.0f / sqrtf((float)hd);
-    int32_t tk = kv->type_k[l], tv = kv->type_v[l];
-    size_t rk = el_kv_row_bytes(tk, kv->dim_k), rv = el_kv_row_bytes(tv, kv->dim_v);
-    size_t ek = rk / (size_t)kv->dim_k, ev = rv / (size_t)kv->dim_v; /* bytes per element */
+    size_t rk = el_kv_row_bytes(kv->type_k[l], hd), rv = el_kv_row_bytes(kv->type_v[l], hdv);
     el_attn_fn attn = s->attn_fn[l];
     int per_t = hp->n_head_kv * c->n_chunks;
     int n_tasks = c->T * per_t;
@@ -216,9 +214,8 @@ static void attn_heads(void *p, int ith, int nth) {
         int nq = EL_MIN(c->chunk, (kh + 1) * group - h0);
         int32_t seq = c->b->seq ? c->b->seq[t] : 0;
         int32_t pos = c->b->pos[t];
-        const uint8_t *kb = el_kv_k_base(kv, l, seq, rk) + (size_t)kh * hd * ek;
-        const uint8_t *vb = el_kv_v_base(kv, l, seq, rv) + (size_t)kh * hdv * ev;
-        attn(hd, hdv, nq, pos + 1, s->q + ((size_t)t * hp->n_head + h0) * hd, kb, rk, vb, rv,
+        attn(hd, hdv, nq, pos + 1, s->q + ((size_t)t * hp->n_head + h0) * hd,
+             el_kv_k_head(kv, l, seq, kh), rk, el_kv_v_head(kv, l, seq, kh), rv,
              scale, s->att + ((size_t)t * hp->n_head + h0) * hdv);
     }
 }

@@ -83,8 +83,8 @@ el_session *el_session_open(el_model *m, const el_session_params *pp, char *err,
         tk[l] = kv_el_type(p.layer_types_k ? p.layer_types_k[l] : p.type_k);
         tk[hp->n_layer + l] = kv_el_type(p.layer_types_v ? p.layer_types_v[l] : p.type_v);
     }
-    int rc = el_kv_init(&s->kv, hp->n_layer, p.n_seq, p.n_ctx, hp->n_head_kv * hp->head_dim,
-                        hp->n_head_kv * hp->head_dim_v, tk, tk + hp->n_layer, err, errlen);
+    int rc = el_kv_init(&s->kv, hp->n_layer, p.n_seq, p.n_ctx, hp->n_head_kv, hp->head_dim,
+                        hp->head_dim_v, tk, tk + hp->n_layer, err, errlen);
     free(tk);
     if (rc) {
         free(s);

@@ -15,18 +15,21 @@ size_t el_kv_row_bytes(int32_t type, int32_t n) {
     }
 }
 
-int el_kv_init(el_kv *kv, int32_t n_layer, int32_t n_seq, int32_t n_ctx, int32_t dim_k,
-               int32_t dim_v, const int32_t *types_k, const int32_t *types_v, char *err,
-               size_t errlen) {
+int el_kv_init(el_kv *kv, int32_t n_layer, int32_t n_seq, int32_t n_ctx, int32_t n_head_kv,
+               int32_t head_dim_k, int32_t head_dim_v, const int32_t *types_k,
+               const int32_t *types_v, char *err, size_t errlen) {
     memset(kv, 0, sizeof *kv);
-    if (n_layer < 1 || n_seq < 1 || n_ctx < 1 || dim_k < 1 || dim_v < 1)
+    if (n_layer < 1 || n_seq < 1 || n_ctx < 1 || n_head_kv < 1 || head_dim_k < 1 ||
+        head_dim_v < 1)
         return el_errf(err, errlen, "kv cache: bad geometry");
     uint64_t total = 0;
     for (int32_t l = 0; l < n_layer; l++) {
-        size_t rk = el_kv_row_bytes(types_k[l], dim_k), rv = el_kv_row_bytes(types_v[l], dim_v);
+        size_t rk = el_kv_row_bytes(types_k[l], head_dim_k);
+        size_t rv = el_kv_row_bytes(types_v[l], head_dim_v);
         if (!rk || !rv) return el_errf(err, errlen, "kv cache: layer %d: unsupported cache type", l);
         uint64_t per, a, b;
-        if (!el_mul_u64((uint64_t)n_seq, (uint64_t)n_ctx, &per) || !el_mul_u64(per, rk, &a) ||
+        if (!el_mul_u64((uint64_t)n_seq, (uint64_t)n_ctx, &per) ||
+            !el_mul_u64(per, (uint64_t)n_head_kv, &per) || !el_mul_u64(per, rk, &a) ||
             !el_mul_u64(per, rv, &b) || !el_add_u64(total, a, &total) ||
             !el_add_u64(total, b, &total))
             return el_errf(err, errlen, "kv cache: size overflows");
@@ -47,8 +50,9 @@ int el_kv_init(el_kv *kv, int32_t n_layer, int32_t n_seq, int32_t n_ctx, int32_t
     kv->n_layer = n_layer;
     kv->n_seq = n_seq;
     kv->n_ctx = n_ctx;
-    kv->dim_k = dim_k;
-    kv->dim_v = dim_v;
+    kv->n_head_kv = n_head_kv;
+    kv->head_dim_k = head_dim_k;
+    kv->head_dim_v = head_dim_v;
     kv->k = (uint8_t **)m;
     kv->v = kv->k + n_layer;
     kv->type_k = (int32_t *)(kv->v + n_layer);
@@ -60,11 +64,11 @@ int el_kv_init(el_kv *kv, int32_t n_layer, int32_t n_seq, int32_t n_ctx, int32_t
     for (int32_t l = 0; l < n_layer; l++) {
         kv->type_k[l] = types_k[l];
         kv->type_v[l] = types_v[l];
-        size_t per = (size_t)n_seq * (size_t)n_ctx;
+        size_t per = (size_t)n_seq * (size_t)n_head_kv * (size_t)n_ctx;
         kv->k[l] = block + off;
-        off += per * el_kv_row_bytes(types_k[l], dim_k);
+        off += per * el_kv_row_bytes(types_k[l], head_dim_k);
         kv->v[l] = block + off;
-        off += per * el_kv_row_bytes(types_v[l], dim_v);
+        off += per * el_kv_row_bytes(types_v[l], head_dim_v);
         off = (off + EL_ALIGN - 1) & ~(size_t)(EL_ALIGN - 1);
     }
     return 0;
@@ -87,9 +91,12 @@ static void store_row(int32_t type, uint8_t *dst, const float *src, int32_t n) {
 
 void el_kv_store(el_kv *kv, int32_t layer, int32_t seq, int32_t pos, const float *k,
                  const float *v) {
-    size_t rk = el_kv_row_bytes(kv->type_k[layer], kv->dim_k);
-    size_t rv = el_kv_row_bytes(kv->type_v[layer], kv->dim_v);
-    size_t row = (size_t)seq * (size_t)kv->n_ctx + (size_t)pos;
-    store_row(kv->type_k[layer], kv->k[layer] + row * rk, k, kv->dim_k);
-    store_row(kv->type_v[layer], kv->v[layer] + row * rv, v, kv->dim_v);
+    int32_t tk = kv->type_k[layer], tv = kv->type_v[layer];
+    for (int32_t h = 0; h < kv->n_head_kv; h++) {
+        size_t rk = el_kv_row_bytes(tk, kv->head_dim_k), rv = el_kv_row_bytes(tv, kv->head_dim_v);
+        store_row(tk, (uint8_t *)el_kv_k_head(kv, layer, seq, h) + (size_t)pos * rk,
+                  k + (size_t)h * kv->head_dim_k, kv->head_dim_k);
+        store_row(tv, (uint8_t *)el_kv_v_head(kv, layer, seq, h) + (size_t)pos * rv,
+                  v + (size_t)h * kv->head_dim_v, kv->head_dim_v);
+    }
 }
