@@ -64,8 +64,8 @@ static void naive(int tk, int tv, int hd, int hdv, int n, const float *q, const 
 static void test_levels(void) {
     int types[2] = {EL_TYPE_F32, EL_TYPE_F16};
     int dims[][2] = {{64, 64}, {128, 128}, {8, 8}, {80, 80}, {6, 10}, {256, 128}};
-    int nqs[] = {1, 3, EL_ATTN_MAX_Q};
-    int lens[] = {1, 2, 63, 64, 65, 200, 1000};
+    int nqs[] = {1, 2, 3, 4, 7, EL_ATTN_MAX_Q};
+    int lens[] = {1, 2, 3, 5, 36, 63, 64, 65, 200, 1000};
     int levels[] = {EL_CPU_SCALAR, EL_CPU_AVX2, EL_CPU_AVX512, EL_CPU_NEON, EL_CPU_DOTPROD,
                     EL_CPU_I8MM};
     const el_cpu_info *cpu = el_cpu_get();
