@@ -63,8 +63,7 @@ static void naive(int tk, int tv, int hd, int hdv, int n, const float *q, const 
 
 static void test_levels(void) {
     int types[2] = {EL_TYPE_F32, EL_TYPE_F16};
-    int dims[][2] = {{64, 64}, {128, 128}, {8, 8}, {80, 80}, {6, 10}, {256, 128}};
-    int nqs[] = {1, 2, 3, 4, 7, EL_ATTN_MAX_Q};
+    int dims[][2] = {{64, 64}, {128, 128}, {8, 8}, {80, 80}, {6, 10}, {256, 128}, {64, 40}, {40, 64}};
     int lens[] = {1, 2, 3, 5, 36, 63, 64, 65, 200, 1000};
     int levels[] = {EL_CPU_SCALAR, EL_CPU_AVX2, EL_CPU_AVX512, EL_CPU_NEON, EL_CPU_DOTPROD,
                     EL_CPU_I8MM};
@@ -73,12 +72,12 @@ static void test_levels(void) {
     for (int a = 0; a < 2; a++)
         for (int b = 0; b < 2; b++)
             for (size_t d = 0; d < EL_ARRAY_LEN(dims); d++)
-                for (size_t l = 0; l < EL_ARRAY_LEN(lens); l++) {
+                for (size_t c = 0; c < EL_ARRAY_LEN(lens) * EL_ATTN_MAX_Q; c++) {
+                    /* every length with every group size 1..EL_ATTN_MAX_Q */
                     int tk = types[a], tv = types[b], hd = dims[d][0], hdv = dims[d][1],
-                        n = lens[l];
+                        n = lens[c / EL_ATTN_MAX_Q], nq = (int)(c % EL_ATTN_MAX_Q) + 1;
                     size_t ks = (size_t)hd * (tk == EL_TYPE_F32 ? 4 : 2) + 6 * 2;
                     size_t vs = (size_t)hdv * (tv == EL_TYPE_F32 ? 4 : 2) + 10 * 2;
-                    int nq = nqs[(d + l) % EL_ARRAY_LEN(nqs)];
                     uint8_t *k = malloc(ks * (size_t)n), *v = malloc(vs * (size_t)n);
                     float q[EL_ATTN_MAX_Q * 256], out[EL_ATTN_MAX_Q * 256], ref[EL_ATTN_MAX_Q * 256];
                     double nv[EL_ATTN_MAX_Q * 256];

@@ -207,26 +207,45 @@ static void check_paths(const char *path, int n_tok, int threads) {
         for (int j = 0; j < V; j++) max_err = fmax(max_err, fabs(x[j] - y[j]));
     }
     CHECK(max_err < 1e-4, "%s: after truncation max err %g", path, max_err);
-    /* two sequences interleaved in one batch: each sees only itself */
+    /* two sequences interleaved in one batch, each with its own tokens: each sees only
+     * itself (sequence 1's tokens are sequence 0's shifted, so a cache that mixed the two
+     * up would change both results) */
     el_session_seq_truncate(b, 0, 0);
     el_session_seq_truncate(b, 1, 0);
     int n2 = n_tok / 2;
-    el_token t2[2 * 64];
+    el_token t2[2 * 64], other[64];
     int32_t p2[2 * 64], s2[2 * 64];
     bool o2[2 * 64];
     n2 = n2 > 64 ? 64 : n2;
     for (int i = 0; i < n2; i++) {
+        other[i] = toks[(i + 5) % n_tok];
         t2[2 * i] = toks[i], p2[2 * i] = i, s2[2 * i] = 0, o2[2 * i] = i == n2 - 1;
-        t2[2 * i + 1] = toks[i], p2[2 * i + 1] = i, s2[2 * i + 1] = 1, o2[2 * i + 1] = i == n2 - 1;
+        t2[2 * i + 1] = other[i], p2[2 * i + 1] = i, s2[2 * i + 1] = 1, o2[2 * i + 1] = i == n2 - 1;
     }
     el_batch mb = {.n = 2 * n2, .tokens = t2, .pos = p2, .seq = s2, .logits = o2};
     REQUIRE(el_session_decode(b, &mb, err, sizeof err) == 0, "%s", err);
+    float *y1 = malloc((size_t)V * sizeof *y1);
+    memcpy(y1, el_session_logits(b, 1), (size_t)V * sizeof *y1);
     max_err = 0;
-    for (int q = 0; q < 2; q++) {
-        const float *x = el_session_logits(a, n2 - 1), *y = el_session_logits(b, q);
-        for (int j = 0; j < V; j++) max_err = fmax(max_err, fabs(x[j] - y[j]));
+    const float *x0 = el_session_logits(a, n2 - 1), *y0 = el_session_logits(b, 0);
+    for (int j = 0; j < V; j++) max_err = fmax(max_err, fabs(x0[j] - y0[j]));
+    CHECK(max_err < 1e-4, "%s: two sequences in one batch, sequence 0: max err %g", path, max_err);
+    /* sequence 1 against the same tokens alone in a fresh cache */
+    el_session_seq_truncate(a, 0, 0);
+    bool last[64];
+    for (int i = 0; i < n2; i++) last[i] = i == n2 - 1;
+    el_batch ob = {.n = n2, .tokens = other, .pos = pos, .logits = last};
+    REQUIRE(el_session_decode(a, &ob, err, sizeof err) == 0, "%s", err);
+    const float *x1 = el_session_logits(a, 0);
+    max_err = 0;
+    double moved = 0;
+    for (int j = 0; j < V; j++) {
+        max_err = fmax(max_err, fabs(x1[j] - y1[j]));
+        moved = fmax(moved, fabs(x1[j] - y0[j]));
     }
-    CHECK(max_err < 1e-4, "%s: two sequences in one batch max err %g", path, max_err);
+    CHECK(max_err < 1e-4, "%s: two sequences in one batch, sequence 1: max err %g", path, max_err);
+    CHECK(moved > 1e-3, "%s: the two sequences' tokens must give different logits", path);
+    free(y1);
     free(toks);
     free(pos);
     free(out);
