@@ -1,0 +1,25 @@
+#!/bin/sh
+# tests/cli/test_cross.sh — the aarch64 kernel tests (NEON, dotprod, i8mm against the scalar
+# reference) cross-built and run under qemu-aarch64 -cpu max, as part of `make test` whenever
+# the cross tools are installed (tools/deps.sh installs them; .ci/run also runs `make cross`
+# by itself). Without the tools it says so and counts nothing.
+# Env: EL_TESTDATA (shared test data).
+if ! command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || ! command -v qemu-aarch64 >/dev/null 2>&1; then
+    echo "test_cross: aarch64-linux-gnu-gcc or qemu-aarch64 is not installed (make deps): skipped"
+    echo "0 passed, 0 failed"
+    exit 0
+fi
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+make --no-print-directory cross TESTDATA="${EL_TESTDATA:-../shared/testdata}" >"$log" 2>&1
+rc=$?
+line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+if [ "$rc" -ne 0 ] || [ -z "$line" ]; then
+    grep -E 'FAIL|rror' "$log" | head -n 40
+    tail -n 20 "$log"
+    echo "FAIL make cross: exit $rc"
+    echo "${line:-0 passed, 1 failed}" | sed 's/ 0 failed$/ 1 failed/'
+    exit 1
+fi
+grep -E '^test_[a-z_]+: [0-9]+ passed' "$log"
+echo "$line"
