@@ -37,7 +37,8 @@ What is taught, and in which form:
     guessing a two-digit sum in one token. Qwen3's template renders that block for the turn
     being generated and drops it from earlier turns (eval.py scores the text after it);
   * every other answer is plain text, no <think> block;
-  * tool calls copy the argument: most city names in training are made up (syllables), and
+  * tool calls copy the argument: most city names in training are made up (syllables)
+    or rare WordNet proper nouns, and
     most "unknown words" too, so copying is the only way to get them right.
 """
 import argparse
@@ -419,6 +420,24 @@ def load_wordnet():
     return out
 
 
+def load_proper_names(exclude):
+    """Capitalised single-word proper nouns from WordNet's noun synsets (places, people, taxa:
+    ~12,700), minus `exclude`. Used as unseen-looking place names in tool requests so that the
+    names the model learns to copy are spelled like real ones (and the BPE vocabulary splits
+    real names into pieces it has seen copied), not only the syllable generator's shapes."""
+    names = set()
+    with open(os.path.join(WORDNET, "data.noun"), encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if line.startswith(" "):
+                continue
+            p = line.split()
+            for i in range(int(p[3], 16)):
+                w = re.sub(r"\(.*\)$", "", p[4 + 2 * i])
+                if w.isalpha() and w[0].isupper() and w[1:].islower() and 4 <= len(w) <= 12:
+                    names.add(w)
+    return sorted(names - set(exclude))
+
+
 def pick_words(wn, n_known, n_unknown_train, n_unknown_eval, rng):
     """Frequent, short, clean words with short glosses are taught; rarer ones are 'unknown'."""
     cand = []
@@ -487,7 +506,7 @@ def arith_answer(a, b, op):
 
 
 class Gen:
-    def __init__(self, seed, n_words, split_seed=None, arith=None, synth=0.7):
+    def __init__(self, seed, n_words, split_seed=None, arith=None, synth=0.7, real_names=0.5):
         """split_seed fixes what is held out (words, operand pairs) and the eval set; seed
         drives the training data."""
         split_seed = seed if split_seed is None else split_seed
@@ -499,6 +518,8 @@ class Gen:
             self.PLAIN_MIX = [(k, arith if k == "arith" else f * (1 - arith) / rest)
                               for k, f in self.PLAIN_MIX]
         self.synth = synth
+        self.real_names = real_names
+        self.proper_names = load_proper_names(EVAL_CITIES)
         self.known_set = {w["word"] for w in self.words} | set(self.unk_eval)
         self.eval_set_names = set(EVAL_CITIES)
         # Held-out + and - operand pairs (0..50): ~6% of the pairs, never trained on.
@@ -585,11 +606,6 @@ class Gen:
                     and w.capitalize() not in self.eval_set_names):
                 return w
 
-    def pseudo_name(self):
-        """A made-up place name (1-2 words): teaches copying the argument, not a city list."""
-        n = 1 if self.rng.random() < 0.85 else 2
-        return " ".join(self.pseudo_word().capitalize() for _ in range(n))
-
     def unknown_word(self, pool, phr=None):
         word = self.rng.choice(pool)
         if pool is self.unk_train and self.rng.random() < 0.5:
@@ -633,11 +649,20 @@ class Gen:
         r.shuffle(chosen)
         return [TOOL_DEFS[n] for n in chosen]
 
+    def place_name(self):
+        """An unseen-looking place name: a WordNet proper noun (real spelling) or a made-up
+        one from syllables; 1 word, sometimes 2."""
+        r = self.rng
+        n = 1 if r.random() < 0.85 else 2
+        if r.random() < self.real_names:
+            return " ".join(r.choice(self.proper_names) for _ in range(n))
+        return " ".join(self.pseudo_word().capitalize() for _ in range(n))
+
     def city(self, eval_=False):
         if eval_:
             return self.rng.choice(EVAL_CITIES)
         if self.rng.random() < self.synth:
-            return self.pseudo_name()
+            return self.place_name()
         return self.rng.choice(CITIES)
 
     def tool_request(self, kind, eval_=False, small=False):
@@ -811,11 +836,13 @@ def main():
                     help="share of arithmetic among plain exchanges (default 0.30)")
     ap.add_argument("--synthetic", type=float, default=0.7,
                     help="share of made-up city names in tool requests (teaches copying)")
+    ap.add_argument("--real-names", type=float, default=0.5,
+                    help="of those, the share taken from WordNet's proper nouns (real spellings)")
     ap.add_argument("--tools-share", type=float, default=0.35,
                     help="share of conversations that offer tools")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    g = Gen(args.seed, args.words, args.split_seed, args.arith, args.synthetic)
+    g = Gen(args.seed, args.words, args.split_seed, args.arith, args.synthetic, args.real_names)
 
     n_tools = int(round(args.tools_share * args.n))
     counts = {"plain": args.n - n_tools, "tools": n_tools}
@@ -859,6 +886,7 @@ def main():
     stats = {"seed": args.seed, "split_seed": args.split_seed or args.seed,
              "train_conversations": len(convs), "mixture": counts, "assistant_turns": nturn,
              "training_phrasings": phr, "synthetic_city_share": args.synthetic,
+             "wordnet_name_share": args.real_names,
              "words_taught": len(g.words), "heldout_pairs": len(g.heldout),
              "eval": cats, "eval_prompts_seen_in_training": overlap,
              "eval_city_in_training": cities_seen}
