@@ -92,8 +92,8 @@ static void store_row(int32_t type, uint8_t *dst, const float *src, int32_t n) {
 void el_kv_store(el_kv *kv, int32_t layer, int32_t seq, int32_t pos, const float *k,
                  const float *v) {
     int32_t tk = kv->type_k[layer], tv = kv->type_v[layer];
+    size_t rk = el_kv_row_bytes(tk, kv->head_dim_k), rv = el_kv_row_bytes(tv, kv->head_dim_v);
     for (int32_t h = 0; h < kv->n_head_kv; h++) {
-        size_t rk = el_kv_row_bytes(tk, kv->head_dim_k), rv = el_kv_row_bytes(tv, kv->head_dim_v);
         store_row(tk, (uint8_t *)el_kv_k_head(kv, layer, seq, h) + (size_t)pos * rk,
                   k + (size_t)h * kv->head_dim_k, kv->head_dim_k);
         store_row(tv, (uint8_t *)el_kv_v_head(kv, layer, seq, h) + (size_t)pos * rv,
